@@ -1,0 +1,255 @@
+/**
+ * A bounded walker over JPEG markers (ITU T.81 Annex B): segments, frame header, quantization
+ * tables, Huffman tables, the entropy-coded data and whatever trails the EOI marker.
+ */
+import { ensure } from '../errors.js';
+
+/** One marker segment (or standalone marker), with absolute byte offsets. */
+export interface JpegSegment {
+  /** The marker's second byte, e.g. 0xe1 for APP1, 0xc0 for SOF0. */
+  readonly marker: number;
+  /** Offset of the 0xFF that starts the marker. */
+  readonly offset: number;
+  /** Offset just past the segment (past the entropy-coded data for SOS). */
+  readonly end: number;
+  /** Offset of the segment's payload (after the 2-byte length). */
+  readonly dataOffset: number;
+  /** Payload length in bytes (the length field minus 2). */
+  readonly dataLength: number;
+}
+
+/** One component of the frame header (T.81 B.2.2). */
+export interface FrameComponent {
+  readonly id: number;
+  /** Horizontal sampling factor, 1-4. */
+  readonly h: number;
+  /** Vertical sampling factor, 1-4. */
+  readonly v: number;
+  /** Quantization table selector. */
+  readonly tq: number;
+}
+
+/** The frame header (SOFn). */
+export interface JpegFrame {
+  /** The SOF marker, 0xc0-0xcf (not 0xc4, 0xc8, 0xcc). */
+  readonly marker: number;
+  /** Sample precision in bits. */
+  readonly precision: number;
+  /** Width in pixels. */
+  readonly width: number;
+  /** Height in pixels (0 means a DNL marker defines it, which exif-fix refuses). */
+  readonly height: number;
+  readonly components: readonly FrameComponent[];
+}
+
+/** The whole marker layout of a JPEG file. */
+export interface JpegStructure {
+  /** Every segment from after SOI to EOI, in file order (SOS segments include their scan data). */
+  readonly segments: readonly JpegSegment[];
+  readonly frame: JpegFrame;
+  /** Quantization tables by id, in natural (row-major) order. */
+  readonly quantTables: ReadonlyArray<Uint16Array | undefined>;
+  /** Whether every Huffman table is one of the ITU T.81 Annex K example tables. */
+  readonly standardHuffman: boolean;
+  /** Offset just past the EOI marker: bytes from here on are a trailer (MPO images, vendor data). */
+  readonly eoiEnd: number;
+}
+
+/** The zigzag order of T.81 figure A.6: `ZIGZAG[k]` is the natural index of the k-th coefficient. */
+export const ZIGZAG = Uint8Array.from([
+  0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20, 13, 6, 7, 14, 21,
+  28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61,
+  54, 47, 55, 62, 63,
+]);
+
+/** The `BITS` lists of the four Annex K Huffman tables (K.3), as strings for comparison. */
+const STANDARD_BITS = new Set([
+  '0,1,5,1,1,1,1,1,1,0,0,0,0,0,0,0',
+  '0,3,1,1,1,1,1,1,1,1,1,0,0,0,0,0',
+  '0,2,1,3,3,2,4,3,5,5,4,4,0,0,1,125',
+  '0,2,1,2,4,4,3,4,7,5,4,4,0,1,2,119',
+]);
+
+/** Markers without a length field (T.81 B.1.1.3): TEM, RSTn, SOI, EOI. */
+function isStandalone(marker: number): boolean {
+  return marker === 0x01 || (marker >= 0xd0 && marker <= 0xd9);
+}
+
+/** Whether `marker` starts a frame (SOF0-SOF15, except DHT 0xc4, JPG 0xc8, DAC 0xcc). */
+export function isSof(marker: number): boolean {
+  return marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+}
+
+/** Whether `bytes` start with the SOI marker and a marker after it. */
+export function isJpeg(bytes: Uint8Array): boolean {
+  return bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff;
+}
+
+/**
+ * Finds the end of entropy-coded data starting at `from`: the offset of the next marker that is
+ * not a stuffed byte (0xFF00), a fill byte or a restart marker (T.81 B.1.1.2, B.1.1.5).
+ *
+ * @returns the offset of that marker's 0xFF, or `-1` when the data runs to the end of the file.
+ */
+function skipEntropyData(bytes: Uint8Array, from: number): number {
+  let p = from;
+  for (;;) {
+    p = bytes.indexOf(0xff, p);
+    if (p < 0 || p + 1 >= bytes.length) return -1;
+    const next = bytes[p + 1];
+    if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) p += 2;
+    else if (next === 0xff) p += 1;
+    else return p;
+  }
+}
+
+/**
+ * Walks every marker of a JPEG file, checking each length against the file.
+ *
+ * @param bytes - the whole file.
+ * @throws {ExifFixError} code `'corrupt'` for a missing SOI, a segment running past the end,
+ *   a missing frame header or scan, or a file that ends before its EOI marker (truncated).
+ */
+export function parseJpeg(bytes: Uint8Array): JpegStructure {
+  ensure(isJpeg(bytes), 'not a JPEG file (no SOI marker)');
+  const segments: JpegSegment[] = [];
+  const quantTables: Array<Uint16Array | undefined> = [];
+  let frame: JpegFrame | undefined;
+  let standardHuffman = true;
+  let sawScan = false;
+  let p = 2;
+  for (;;) {
+    ensure(p + 1 < bytes.length, 'truncated JPEG: the file ends before its EOI marker');
+    ensure(bytes[p] === 0xff, `JPEG marker expected at byte ${p}`);
+    let q = p + 1;
+    while (q < bytes.length && bytes[q] === 0xff) q++; // fill bytes
+    ensure(q < bytes.length, 'truncated JPEG: the file ends before its EOI marker');
+    const marker = bytes[q];
+    const start = q - 1;
+    if (marker === 0xd9) {
+      segments.push({ marker, offset: start, end: q + 1, dataOffset: q + 1, dataLength: 0 });
+      ensure(frame && sawScan, 'JPEG has no image data before its EOI marker');
+      return { segments, frame, quantTables, standardHuffman, eoiEnd: q + 1 };
+    }
+    if (isStandalone(marker)) {
+      segments.push({ marker, offset: start, end: q + 1, dataOffset: q + 1, dataLength: 0 });
+      p = q + 1;
+      continue;
+    }
+    ensure(q + 3 <= bytes.length, 'truncated JPEG: the file ends inside a marker segment');
+    const length = (bytes[q + 1] << 8) | bytes[q + 2];
+    ensure(length >= 2, `JPEG segment 0x${marker.toString(16)} has length ${length}`);
+    const dataOffset = q + 3;
+    const dataLength = length - 2;
+    let end = dataOffset + dataLength;
+    ensure(end <= bytes.length, 'truncated JPEG: the file ends inside a marker segment');
+    const data = bytes.subarray(dataOffset, end);
+    if (isSof(marker)) {
+      ensure(!frame, 'JPEG has more than one frame header');
+      frame = parseFrame(marker, data);
+    } else if (marker === 0xdb) {
+      parseQuantTables(data, quantTables);
+    } else if (marker === 0xc4) {
+      if (!huffmanTablesAreStandard(data)) standardHuffman = false;
+    } else if (marker === 0xda) {
+      ensure(frame, 'JPEG scan comes before its frame header');
+      sawScan = true;
+      const next = skipEntropyData(bytes, end);
+      ensure(next >= 0, 'truncated JPEG: the file ends inside the image data');
+      end = next;
+    }
+    segments.push({ marker, offset: start, end, dataOffset, dataLength });
+    p = end;
+  }
+}
+
+function parseFrame(marker: number, data: Uint8Array): JpegFrame {
+  ensure(data.length >= 6, 'JPEG frame header is too short');
+  const precision = data[0];
+  const height = (data[1] << 8) | data[2];
+  const width = (data[3] << 8) | data[4];
+  const count = data[5];
+  ensure(count >= 1 && data.length >= 6 + count * 3, 'JPEG frame header is too short for its components');
+  ensure(width > 0, 'JPEG frame header declares width 0');
+  const components: FrameComponent[] = [];
+  for (let i = 0; i < count; i++) {
+    const o = 6 + i * 3;
+    const h = data[o + 1] >> 4;
+    const v = data[o + 1] & 15;
+    ensure(h >= 1 && h <= 4 && v >= 1 && v <= 4, 'JPEG frame header has invalid sampling factors');
+    components.push({ id: data[o], h, v, tq: data[o + 2] });
+  }
+  return { marker, precision, width, height, components };
+}
+
+function parseQuantTables(data: Uint8Array, tables: Array<Uint16Array | undefined>): void {
+  let p = 0;
+  while (p < data.length) {
+    const pq = data[p] >> 4;
+    const tq = data[p] & 15;
+    const size = pq ? 128 : 64;
+    ensure(tq < 4 && p + 1 + size <= data.length, 'JPEG quantization table segment is malformed');
+    const table = new Uint16Array(64);
+    for (let k = 0; k < 64; k++) {
+      table[ZIGZAG[k]] = pq ? (data[p + 1 + 2 * k] << 8) | data[p + 2 + 2 * k] : data[p + 1 + k];
+    }
+    tables[tq] = table;
+    p += 1 + size;
+  }
+}
+
+function huffmanTablesAreStandard(data: Uint8Array): boolean {
+  let p = 0;
+  let standard = true;
+  while (p + 17 <= data.length) {
+    const bits = Array.from(data.subarray(p + 1, p + 17));
+    if (!STANDARD_BITS.has(bits.join(','))) standard = false;
+    p += 17 + bits.reduce((a, b) => a + b, 0);
+  }
+  return standard;
+}
+
+/** The IJG example tables of T.81 Annex K.1, natural order (libjpeg jcparam.c std_luminance_quant_tbl). */
+const STD_LUMINANCE = Uint16Array.from([
+  16, 11, 10, 16, 24, 40, 51, 61, 12, 12, 14, 19, 26, 58, 60, 55, 14, 13, 16, 24, 40, 57, 69, 56, 14, 17, 22, 29, 51,
+  87, 80, 62, 18, 22, 37, 56, 68, 109, 103, 77, 24, 35, 55, 64, 81, 104, 113, 92, 49, 64, 78, 87, 103, 121, 120, 101,
+  72, 92, 95, 98, 112, 100, 103, 99,
+]);
+/** Annex K.2 (jcparam.c std_chrominance_quant_tbl), natural order. */
+const STD_CHROMINANCE = Uint16Array.from([
+  17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99, 47, 66, 99, 99, 99,
+  99, 99, 99, ...new Array<number>(32).fill(99),
+]);
+
+/**
+ * Estimates the IJG quality (1-100) a JPEG was saved at from its quantization tables: the
+ * quality whose scaled Annex K tables (libjpeg jcparam.c `jpeg_quality_scaling` and
+ * `jpeg_add_quant_table`) are closest to the file's, as ImageMagick's JPEG quality estimate does.
+ *
+ * @param tables - quantization tables by id, natural order; table 0 is compared with the
+ *   luminance example table, table 1 (when present) with the chrominance one.
+ * @returns the estimated quality; 92 when no table is present.
+ */
+export function estimateQuality(tables: ReadonlyArray<Uint16Array | undefined>): number {
+  const pairs: Array<[Uint16Array, Uint16Array]> = [];
+  if (tables[0]) pairs.push([tables[0], STD_LUMINANCE]);
+  if (tables[1]) pairs.push([tables[1], STD_CHROMINANCE]);
+  if (pairs.length === 0) return 92;
+  let best = 92;
+  let bestError = Infinity;
+  for (let q = 1; q <= 100; q++) {
+    const scale = q < 50 ? Math.floor(5000 / q) : 200 - q * 2;
+    let error = 0;
+    for (const [table, basic] of pairs) {
+      for (let i = 0; i < 64; i++) {
+        const expected = Math.min(255, Math.max(1, Math.floor((basic[i] * scale + 50) / 100)));
+        error += Math.abs(expected - table[i]);
+      }
+    }
+    if (error < bestError) {
+      bestError = error;
+      best = q;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,222 @@
+/**
+ * JPEG: orientation lives in APP1 EXIF IFD0 (and IFD1 for the thumbnail) and APP1 XMP
+ * `tiff:Orientation` (DESIGN.md section 2). The output keeps every APPn and COM segment of the
+ * input in order, byte for byte except the values that must change, around the new frame.
+ */
+import type { Sharp } from 'sharp';
+import { ExifFixError } from '../errors.js';
+import { patchExif, readExifOrientation } from '../metadata/tiff.js';
+import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
+import type { Orientation } from '../orientation.js';
+import { transformThumbnail } from '../pixels/thumbnail.js';
+import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, WriteContext } from './types.js';
+import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
+
+const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
+const XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
+/** The largest EXIF TIFF structure an APP1 segment can hold: 65535 - 2 (length) - 6 ("Exif\0\0"). */
+const MAX_EXIF_LENGTH = 65527;
+
+/**
+ * Chroma subsampling named from the frame's sampling factors: `4:4:4`, `4:2:2`, `4:2:0`,
+ * `4:4:0`, `4:1:1`, `grey`, or `HxV` for anything else.
+ */
+export type ChromaSubsampling = string;
+
+/** What the JPEG reader found. */
+export interface JpegInfo extends ContainerInfo {
+  readonly format: 'jpeg';
+  readonly structure: JpegStructure;
+  /** Estimated IJG quality 1-100 of the luminance/chrominance quantization tables. */
+  readonly quality: number;
+  readonly chromaSubsampling: ChromaSubsampling;
+  /** SOF2: progressive Huffman. */
+  readonly progressive: boolean;
+}
+
+function startsWith(bytes: Uint8Array, offset: number, prefix: Uint8Array): boolean {
+  if (offset + prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[offset + i] !== prefix[i]) return false;
+  return true;
+}
+
+function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
+  const c = s.frame.components;
+  if (c.length === 1) return 'grey';
+  const [y, ...rest] = c;
+  if (rest.some((k) => k.h !== 1 || k.v !== 1)) return c.map((k) => `${k.h}x${k.v}`).join(',');
+  const key = `${y.h}x${y.v}`;
+  const names: Record<string, string> = { '1x1': '4:4:4', '2x1': '4:2:2', '2x2': '4:2:0', '1x2': '4:4:0', '4x1': '4:1:1' };
+  return names[key] ?? c.map((k) => `${k.h}x${k.v}`).join(',');
+}
+
+function readJpeg(bytes: Uint8Array): JpegInfo {
+  const structure = parseJpeg(bytes);
+  const { frame } = structure;
+  if (frame.height === 0) throw new ExifFixError('JPEG height is defined by a DNL marker, which is not supported', 'unsupported');
+  const places: OrientationPlace[] = [];
+  const warnings: string[] = [];
+  let sawExif = false;
+  for (const seg of structure.segments) {
+    if (seg.marker === 0xda) break;
+    if (seg.marker !== 0xe1) continue;
+    if (!sawExif && startsWith(bytes, seg.dataOffset, EXIF_HEADER)) {
+      sawExif = true;
+      const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
+      try {
+        const exif = readExifOrientation(tiff);
+        if (exif.orientation !== undefined) places.push({ source: 'exif', value: exif.orientation });
+      } catch (error) {
+        warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
+      }
+    } else if (startsWith(bytes, seg.dataOffset, XMP_HEADER)) {
+      const packet = Buffer.from(bytes.buffer, bytes.byteOffset + seg.dataOffset + XMP_HEADER.length, seg.dataLength - XMP_HEADER.length);
+      const value = readXmpOrientation(packet.toString('utf8'));
+      if (value !== undefined) places.push({ source: 'xmp', value });
+    }
+  }
+  const n = frame.components.length;
+  return {
+    format: 'jpeg',
+    width: frame.width,
+    height: frame.height,
+    places,
+    lossless: false,
+    space: n === 1 ? 'b-w' : n === 4 ? 'cmyk' : 'srgb',
+    warnings,
+    structure,
+    quality: estimateQuality(structure.quantTables),
+    chromaSubsampling: chromaSubsampling(structure),
+    progressive: frame.marker === 0xc2 || frame.marker === 0xc6 || frame.marker === 0xca || frame.marker === 0xce,
+  };
+}
+
+function encodeJpeg(image: Sharp, info: JpegInfo): Sharp {
+  // sharp (libvips jpegsave) offers only 4:2:0 and 4:4:4; anything finer than 4:2:0 in either
+  // direction is kept at full chroma resolution rather than lose chroma detail.
+  const chroma = info.chromaSubsampling === '4:2:0' ? '4:2:0' : '4:4:4';
+  return image.jpeg({
+    quality: info.quality,
+    chromaSubsampling: chroma,
+    progressive: info.progressive,
+    optimiseCoding: info.progressive || !info.structure.standardHuffman,
+  });
+}
+
+function isMetadataMarker(marker: number): boolean {
+  return (marker >= 0xe0 && marker <= 0xef) || marker === 0xfe;
+}
+
+/**
+ * Patches the APPn segments of the input for an upright image of `width` x `height`: APP1 EXIF
+ * (orientation, pixel size, thumbnail) and APP1 XMP. Every other APPn and COM segment before the
+ * first scan maps to its own bytes.
+ *
+ * @returns for each APPn/COM segment before the first scan, in file order, its new bytes.
+ */
+async function patchMetadataSegments(
+  bytes: Uint8Array,
+  info: JpegInfo,
+  width: number,
+  height: number,
+  orientation: Orientation,
+  warnings: string[],
+): Promise<Map<JpegSegment, Uint8Array>> {
+  const out = new Map<JpegSegment, Uint8Array>();
+  let sawExif = false;
+  for (const seg of info.structure.segments) {
+    if (seg.marker === 0xda) break;
+    if (!isMetadataMarker(seg.marker)) continue;
+    const whole = bytes.subarray(seg.offset, seg.end);
+    out.set(seg, whole);
+    if (seg.marker === 0xe1 && !sawExif && startsWith(bytes, seg.dataOffset, EXIF_HEADER)) {
+      sawExif = true;
+      const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
+      try {
+        const exif = readExifOrientation(tiff);
+        let thumbnail: Uint8Array | null | undefined;
+        if (exif.thumbnail && orientation !== 1) {
+          const { offset, length } = exif.thumbnail;
+          thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), orientation);
+        }
+        const patched = patchExif(tiff, { width, height, thumbnail, maxLength: MAX_EXIF_LENGTH });
+        warnings.push(...patched.warnings);
+        out.set(seg, app1(EXIF_HEADER, patched.bytes));
+      } catch (error) {
+        warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
+      }
+    } else if (seg.marker === 0xe1 && startsWith(bytes, seg.dataOffset, XMP_HEADER)) {
+      const packet = bytes.subarray(seg.dataOffset + XMP_HEADER.length, seg.dataOffset + seg.dataLength);
+      const patched = patchXmpBytes(packet, width, height);
+      if (patched !== packet) out.set(seg, app1(XMP_HEADER, patched));
+    }
+  }
+  return out;
+}
+
+function app1(header: Uint8Array, payload: Uint8Array): Uint8Array {
+  const length = 2 + header.length + payload.length;
+  if (length > 0xffff) throw new ExifFixError(`APP1 segment would be ${length} bytes, more than a JPEG segment can hold`, 'unsupported');
+  const seg = new Uint8Array(2 + length);
+  seg[0] = 0xff;
+  seg[1] = 0xe1;
+  seg[2] = length >> 8;
+  seg[3] = length & 0xff;
+  seg.set(header, 4);
+  seg.set(payload, 4 + header.length);
+  return seg;
+}
+
+/**
+ * Builds the output. Metadata-only (`pixels` null): every segment of the input in order, with
+ * the patched APP1 segments. With new pixels: the input's APPn/COM segments (patched; APP14
+ * Adobe taken from the new encoding, since it describes that encoding's colour transform), then
+ * the new encoding's tables, frame and scans. Bytes after the input's EOI are kept.
+ */
+async function writeJpeg(original: Uint8Array, info: JpegInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+  const width = pixels?.width ?? info.width;
+  const height = pixels?.height ?? info.height;
+  const meta = await patchMetadataSegments(original, info, width, height, context.orientation, context.warnings);
+  const parts: Uint8Array[] = [original.subarray(0, 2)];
+  if (!pixels) {
+    for (const seg of info.structure.segments) parts.push(meta.get(seg) ?? original.subarray(seg.offset, seg.end));
+  } else {
+    const fresh = parseJpeg(pixels.data);
+    const freshAdobe = fresh.segments.some((s) => s.marker === 0xee);
+    for (const [seg, data] of meta) if (!(freshAdobe && seg.marker === 0xee)) parts.push(data);
+    for (const seg of fresh.segments) {
+      if (isMetadataMarker(seg.marker) && seg.marker !== 0xee) continue;
+      parts.push(pixels.data.subarray(seg.offset, seg.end));
+    }
+  }
+  parts.push(original.subarray(info.structure.eoiEnd));
+  return concat(parts);
+}
+
+/**
+ * Concatenates byte arrays.
+ *
+ * @param parts - the pieces in order.
+ * @returns one new array of their total length.
+ */
+export function concat(parts: readonly Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
+
+/** The JPEG container module. */
+export const jpeg: Container<JpegInfo> = {
+  format: 'jpeg',
+  sniff: isJpeg,
+  read: readJpeg,
+  encode: encodeJpeg,
+  write: writeJpeg,
+};
+

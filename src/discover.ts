@@ -1,0 +1,120 @@
+/**
+ * From the paths a user gives (files, directories, glob patterns) to a sorted plan of
+ * `{ source, target }` pairs, refusing plans that would overwrite an input or write one output
+ * twice before any work starts.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import fg from 'fast-glob';
+import { ExifFixError } from './errors.js';
+
+/** One file to normalize. */
+export interface PlannedFile {
+  /** The input path, as the user would write it (relative to the working directory when given so). */
+  readonly source: string;
+  /** Path of the input relative to its base: the directory given, or the static part of the glob. */
+  readonly relative: string;
+  /** Where the output goes: `<out>/<relative>`, or `source` itself in place. */
+  readonly target: string;
+  /** Whether the file was found by walking a directory or a glob (not named by the user). */
+  readonly walked: boolean;
+}
+
+/** Options of {@link discover}. */
+export interface DiscoverOptions {
+  /** The output directory; `undefined` means in place. */
+  readonly out?: string;
+  /** Working directory for relative paths. Default: `process.cwd()`. */
+  readonly cwd?: string;
+}
+
+/**
+ * The static leading part of a glob pattern: its directory segments before the first one with
+ * glob syntax (as glob-parent does), `.` when the pattern starts with one.
+ *
+ * @param pattern - a fast-glob pattern with `/` separators.
+ */
+export function globBase(pattern: string): string {
+  const segments = pattern.split('/');
+  const fixed: string[] = [];
+  for (const s of segments.slice(0, -1)) {
+    if (fg.isDynamicPattern(s)) break;
+    fixed.push(s);
+  }
+  if (fixed.length === segments.length - 1 && !fg.isDynamicPattern(segments[segments.length - 1])) fixed.pop();
+  const base = fixed.join('/');
+  return base === '' ? (pattern.startsWith('/') ? '/' : '.') : base;
+}
+
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/**
+ * Expands `paths` into a sorted plan. Directories are walked recursively (hidden files and
+ * symbolic links are not followed); glob patterns are expanded by fast-glob.
+ *
+ * @param paths - files, directories or glob patterns.
+ * @param options - see {@link DiscoverOptions}.
+ * @returns one entry per distinct input file, sorted by source path.
+ * @throws {ExifFixError} code `'usage'` when a path does not exist, a pattern matches nothing,
+ *   two inputs map to one output, an output is its own input, or `out` lies inside an input tree
+ *   that would be walked again.
+ */
+export async function discover(paths: readonly string[], options: DiscoverOptions = {}): Promise<PlannedFile[]> {
+  const cwd = options.cwd ?? process.cwd();
+  const out = options.out === undefined ? undefined : path.resolve(cwd, options.out);
+  const found: Array<{ source: string; relative: string; walked: boolean }> = [];
+  const walkedRoots: string[] = [];
+  for (const given of paths) {
+    const info = await stat(path.resolve(cwd, given)).catch(() => undefined);
+    if (info?.isFile()) {
+      found.push({ source: given, relative: path.basename(given), walked: false });
+    } else if (info?.isDirectory()) {
+      walkedRoots.push(path.resolve(cwd, given));
+      const entries = await fg('**/*', { cwd: path.resolve(cwd, given), onlyFiles: true, dot: false, followSymbolicLinks: false });
+      for (const e of entries) found.push({ source: path.join(given, e), relative: e, walked: true });
+    } else if (fg.isDynamicPattern(given)) {
+      const pattern = given.split(path.sep).join('/');
+      const base = globBase(pattern);
+      walkedRoots.push(path.resolve(cwd, base));
+      const entries = await fg(pattern, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: false });
+      if (entries.length === 0) throw new ExifFixError(`No files match the pattern \`${given}\``, 'usage');
+      for (const e of entries) found.push({ source: path.normalize(e), relative: path.relative(base, e), walked: true });
+    } else {
+      throw new ExifFixError(`Cannot find \`${given}\`: no such file or directory`, 'usage');
+    }
+  }
+  if (out !== undefined) {
+    for (const root of walkedRoots) {
+      if (isInside(out, root)) {
+        throw new ExifFixError(`The output directory \`${options.out}\` is inside the input \`${path.relative(cwd, root) || '.'}\`, which would walk it again`, 'usage');
+      }
+    }
+  }
+  const bySource = new Map<string, PlannedFile>();
+  const byTarget = new Map<string, PlannedFile>();
+  for (const f of found) {
+    const absSource = path.resolve(cwd, f.source);
+    if (bySource.has(absSource)) continue;
+    const target = out === undefined ? f.source : path.join(options.out as string, f.relative);
+    const absTarget = path.resolve(cwd, target);
+    if (out !== undefined && absTarget === absSource) {
+      throw new ExifFixError(`The output for \`${f.source}\` would be the input itself`, 'usage');
+    }
+    const other = byTarget.get(absTarget);
+    if (other) throw new ExifFixError(`Both \`${other.source}\` and \`${f.source}\` would be written to \`${target}\``, 'usage');
+    const planned = { source: f.source, relative: f.relative, target, walked: f.walked };
+    bySource.set(absSource, planned);
+    byTarget.set(absTarget, planned);
+  }
+  if (out !== undefined) {
+    for (const p of bySource.values()) {
+      if (bySource.has(path.resolve(cwd, p.target))) {
+        throw new ExifFixError(`The output \`${p.target}\` would overwrite an input`, 'usage');
+      }
+    }
+  }
+  return [...bySource.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+}

@@ -1,0 +1,55 @@
+/**
+ * The one error class of exif-fix. Every expected failure (bad input, refused options, a file
+ * that cannot be written) is an `ExifFixError` whose message names the file in backticks and
+ * the reason; anything else that escapes is a bug.
+ */
+export class ExifFixError extends Error {
+  /** A short machine-readable reason, e.g. `'empty'`, `'corrupt'`, `'limit'`, `'usage'`. */
+  readonly code: ExifFixErrorCode;
+
+  /**
+   * @param message - one line: "Cannot read `a/b.jpg`: the file is empty".
+   * @param code - the reason class; see {@link ExifFixErrorCode}.
+   * @param options - `cause`, the underlying error, kept for debugging.
+   */
+  constructor(message: string, code: ExifFixErrorCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ExifFixError';
+    this.code = code;
+  }
+}
+
+/** Reason classes of {@link ExifFixError}. */
+export type ExifFixErrorCode =
+  | 'usage'
+  | 'empty'
+  | 'unsupported'
+  | 'corrupt'
+  | 'limit'
+  | 'read'
+  | 'write'
+  | 'lossless';
+
+/**
+ * Builds the message for a value that failed validation, in sharp's wording.
+ *
+ * @param expected - what was expected, e.g. "integer between 1 and 8".
+ * @param name - the option or field name.
+ * @param value - what was received.
+ * @returns "Expected integer between 1 and 8 for concurrency but received 0 of type number".
+ */
+export function invalidParameterMessage(expected: string, name: string, value: unknown): string {
+  return `Expected ${expected} for ${name} but received ${String(value)} of type ${typeof value}`;
+}
+
+/**
+ * Throws a corrupt-input error if `condition` is false. For container parsers, whose input is
+ * untrusted: every offset and length is checked with this before use.
+ *
+ * @param condition - the invariant.
+ * @param reason - the reason, without the file name (callers add it).
+ * @throws {ExifFixError} code `'corrupt'`.
+ */
+export function ensure(condition: unknown, reason: string): asserts condition {
+  if (!condition) throw new ExifFixError(reason, 'corrupt');
+}

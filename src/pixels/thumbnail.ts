@@ -1,0 +1,25 @@
+/**
+ * The EXIF thumbnail (IFD1, a small JPEG) is transformed with the main image so that it is
+ * never left sideways (DESIGN.md section 3).
+ */
+import sharp from 'sharp';
+import { estimateQuality, parseJpeg } from '../containers/jpeg-structure.js';
+import type { Orientation } from '../orientation.js';
+import { applyOrientation } from './sharp-transform.js';
+
+/**
+ * Transforms an EXIF JPEG thumbnail, re-encoding it at its own estimated quality.
+ *
+ * @param thumbnail - the JPEG bytes from IFD1 (JPEGInterchangeFormat).
+ * @param orientation - the value being applied to the main image.
+ * @returns the new thumbnail, or `null` when it cannot be decoded (the caller removes it).
+ */
+export async function transformThumbnail(thumbnail: Uint8Array, orientation: Orientation): Promise<Uint8Array | null> {
+  try {
+    const quality = estimateQuality(parseJpeg(thumbnail).quantTables);
+    const image = applyOrientation(sharp(thumbnail, { failOn: 'error' }), orientation);
+    return new Uint8Array(await image.jpeg({ quality, chromaSubsampling: '4:2:0' }).toBuffer());
+  } catch {
+    return null;
+  }
+}
