@@ -1,0 +1,43 @@
+/**
+ * Marker codes (ITU T.81 table B.1) and the classification of frame types into what the
+ * lossless path supports.
+ */
+import { LosslessError } from './errors.js';
+
+export const SOI = 0xd8;
+export const EOI = 0xd9;
+export const SOS = 0xda;
+export const DQT = 0xdb;
+export const DNL = 0xdc;
+export const DRI = 0xdd;
+export const DHP = 0xde;
+export const EXP = 0xdf;
+export const DHT = 0xc4;
+export const DAC = 0xcc;
+export const COM = 0xfe;
+export const SOF0 = 0xc0;
+export const SOF1 = 0xc1;
+export const SOF2 = 0xc2;
+
+/** True for the start-of-frame markers SOF0..SOF15 (0xC0..0xCF less DHT, JPG and DAC). */
+export function isSof(m: number): boolean {
+  return m >= 0xc0 && m <= 0xcf && m !== DHT && m !== 0xc8 && m !== DAC;
+}
+
+/** True for APP0..APP15 and COM, the segments carried over byte for byte. */
+export function isMetadata(m: number): boolean {
+  return (m >= 0xe0 && m <= 0xef) || m === COM;
+}
+
+/**
+ * Throws the refusal for a start-of-frame marker the lossless path does not handle
+ * (T.81 table B.1): SOF9-SOF15 are arithmetic coded, SOF3 is lossless, SOF5-SOF7 are
+ * differential (hierarchical). SOF0, SOF1 and SOF2 return normally.
+ */
+export function checkSofSupported(m: number): void {
+  if (m === SOF0 || m === SOF1 || m === SOF2) return;
+  const n = m - 0xc0;
+  if (m >= 0xc9) throw new LosslessError('arithmetic', `the frame is arithmetic coded (SOF${n}), which the lossless path does not decode`);
+  if (m === 0xc3) throw new LosslessError('lossless-sof3', 'the frame uses the lossless process (SOF3), which has no DCT coefficients');
+  throw new LosslessError('lossless-sof3', `the frame uses the hierarchical differential process (SOF${n}), which the lossless path does not handle`);
+}
