@@ -1,0 +1,63 @@
+// Shared test helpers: temporary directories, CLI runs, pixel comparison. Tests use real files
+// and the real sharp; nothing here stands in for the code under test.
+import { execFile } from 'node:child_process';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterEach } from 'vitest';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const FIXTURES = path.join(ROOT, 'fixtures');
+export const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus', 'exif-orientation-examples');
+const BIN = path.join(ROOT, 'bin', 'exif-fix.js');
+
+const made: string[] = [];
+afterEach(async () => {
+  await Promise.all(made.splice(0).map((d) => rm(d, { recursive: true, force: true })));
+});
+
+/** A new empty temporary directory, removed after the test. */
+export async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'exif-fix-test-'));
+  made.push(dir);
+  return dir;
+}
+
+/** Copies `from` (file or directory) into a new temporary directory and returns the copy's path. */
+export async function copyToTemp(from: string, name = path.basename(from)): Promise<string> {
+  const dir = await tempDir();
+  const to = path.join(dir, name);
+  await cp(from, to, { recursive: true });
+  return to;
+}
+
+/** Runs the built CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
+export function runCli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Decoded pixels of an image file, in its own colour space (no ICC conversion). */
+export async function pixels(file: string | Buffer, options: { cmyk?: boolean; depth16?: boolean } = {}) {
+  let image = sharp(file, { ignoreIcc: true });
+  if (options.cmyk) image = image.pipelineColourspace('cmyk').toColourspace('cmyk');
+  const { data, info } = await image.raw(options.depth16 ? { depth: 'ushort' } : {}).toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height, channels: info.channels };
+}
+
+/** Mean absolute difference per sample between two decoded images of the same size. */
+export function meanAbsDiff(a: { data: Buffer }, b: { data: Buffer }): number {
+  if (a.data.length !== b.data.length) return Number.POSITIVE_INFINITY;
+  let sum = 0;
+  for (let i = 0; i < a.data.length; i++) sum += Math.abs(a.data[i] - b.data[i]);
+  return sum / a.data.length;
+}
+
+/** The bytes of a file. */
+export const bytesOf = (file: string) => readFile(file);

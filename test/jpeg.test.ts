@@ -1,0 +1,181 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import exifr from 'exifr';
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { parseJpeg } from '../src/containers/jpeg-structure.js';
+import { normalizeFile, readOrientation } from '../src/index.js';
+import { EXIF_FACTS } from '../scripts/fixtures/common.js';
+import { FIXTURES, copyToTemp, meanAbsDiff, pixels, tempDir } from './helpers.js';
+
+const SETS = [
+  { name: 'jpeg-420', ext: 'jpg', chroma: '4:2:0', cmyk: false },
+  { name: 'jpeg-444', ext: 'JPG', chroma: '4:4:4', cmyk: false },
+  { name: 'jpeg-cmyk', ext: 'jpeg', chroma: undefined, cmyk: true },
+];
+const fixture = (set: (typeof SETS)[number], o: number) => path.join(FIXTURES, 'orientation', set.name, `${set.name}_${o}.${set.ext}`);
+
+/** The bytes of every APP2 ICC_PROFILE segment payload, concatenated (ICC.1 annex B.4). */
+function iccBytes(jpeg: Buffer): Buffer {
+  const s = parseJpeg(jpeg);
+  const parts = s.segments
+    .filter((g) => g.marker === 0xe2 && jpeg.subarray(g.dataOffset, g.dataOffset + 12).toString('latin1') === 'ICC_PROFILE\0')
+    .map((g) => jpeg.subarray(g.dataOffset + 14, g.dataOffset + g.dataLength));
+  return Buffer.concat(parts);
+}
+
+function xmpText(jpeg: Buffer): string {
+  const s = parseJpeg(jpeg);
+  const seg = s.segments.find((g) => g.marker === 0xe1 && jpeg.subarray(g.dataOffset, g.dataOffset + 28).toString('latin1') === 'http://ns.adobe.com/xap/1.0/');
+  return seg ? jpeg.subarray(seg.dataOffset + 29, seg.dataOffset + seg.dataLength).toString('utf8') : '';
+}
+
+const EXIFR_OPTIONS = { tiff: true, ifd1: true, exif: true, gps: true, iptc: true, xmp: false, userComment: true, mergeOutput: false, translateValues: false, reviveValues: false };
+
+describe.each(SETS)('$name', (set) => {
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])('orientation %i comes out upright with its metadata kept', async (o) => {
+    const dir = await tempDir();
+    const input = await copyToTemp(fixture(set, o));
+    const output = path.join(dir, 'out', path.basename(input));
+    const result = await normalizeFile(input, output);
+    expect(result.error).toBeNull();
+    expect(result.action).toBe(o === 1 ? 'copied' : 'rotated');
+    expect(result.orientation).toBe(o);
+    expect(result.source).toBe('exif');
+
+    const out = await readFile(output);
+    const reference = await pixels(fixture(set, 1), { cmyk: set.cmyk });
+    const actual = await pixels(out, { cmyk: set.cmyk });
+    expect([actual.width, actual.height]).toEqual([reference.width, reference.height]);
+    expect(actual.channels).toBe(set.cmyk ? 4 : 3);
+    expect(meanAbsDiff(actual, reference)).toBeLessThan(3);
+    if (o === 3) expect(meanAbsDiff(await pixels(fixture(set, 3), { cmyk: set.cmyk }), reference)).toBeGreaterThan(30);
+
+    const meta = await sharp(out).metadata();
+    expect(meta.space).toBe(set.cmyk ? 'cmyk' : 'srgb');
+    if (set.chroma) expect(meta.chromaSubsampling).toBe(set.chroma);
+    const before = await sharp(fixture(set, o)).metadata();
+    expect(meta.isProgressive).toBe(before.isProgressive);
+
+    const reading = readOrientation(out);
+    expect(reading?.places).toEqual([
+      { source: 'exif', value: 1 },
+      { source: 'xmp', value: 1 },
+    ]);
+    const tags = await exifr.parse(out, EXIFR_OPTIONS);
+    expect(tags.ifd0.Orientation).toBe(1);
+    expect(tags.ifd1.Orientation).toBe(1);
+    expect(tags.ifd0.Make).toBe(EXIF_FACTS.Make);
+    expect(tags.ifd0.Model).toBe(EXIF_FACTS.Model);
+    expect(tags.exif.DateTimeOriginal).toBe(EXIF_FACTS.DateTimeOriginal);
+    expect(Buffer.from(tags.userComment as Uint8Array).toString("latin1")).toContain(EXIF_FACTS.UserComment);
+    expect(tags.exif.ExifImageWidth).toBe(reference.width);
+    expect(tags.exif.ExifImageHeight).toBe(reference.height);
+    expect(tags.gps.GPSLatitude).toEqual(EXIF_FACTS.GPSLatitude);
+    expect(tags.iptc.Keywords).toEqual(['cat', 'train']);
+    const xmp = xmpText(out);
+    expect(xmp).toContain('tiff:Orientation="1"');
+    expect(xmp).toContain(`exif:PixelXDimension="${reference.width}"`);
+    expect(xmp).toContain('<rdf:li>train</rdf:li>');
+    expect(iccBytes(out)).toEqual(iccBytes(await readFile(fixture(set, o))));
+
+    // The thumbnail is upright too: it matches the upright file's thumbnail.
+    const thumb = await pixels(Buffer.from((await exifr.thumbnail(out)) as Uint8Array));
+    const uprightThumb = await pixels(Buffer.from((await exifr.thumbnail(fixture(set, 1))) as Uint8Array));
+    expect([thumb.width, thumb.height]).toEqual([uprightThumb.width, uprightThumb.height]);
+    expect(meanAbsDiff(thumb, uprightThumb)).toBeLessThan(20);
+    if (o === 3) {
+      // The threshold tells orientations apart: the sideways thumbnail is far from the upright one.
+      const sideways = await pixels(Buffer.from((await exifr.thumbnail(fixture(set, 3))) as Uint8Array));
+      expect(meanAbsDiff(sideways, uprightThumb)).toBeGreaterThan(40);
+    }
+
+    // Idempotent: the output is already upright, so a second run copies it byte for byte.
+    const again = path.join(dir, 'again', path.basename(input));
+    const second = await normalizeFile(output, again);
+    expect(second.action).toBe('copied');
+    expect(await readFile(again)).toEqual(out);
+  });
+});
+
+describe('JPEG re-encoding', () => {
+  it('keeps the estimated quality of the source within one step', async () => {
+    const dir = await tempDir();
+    for (const q of [60, 85, 95]) {
+      const src = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#468' } })
+        .withMetadata({ orientation: 6 })
+        .jpeg({ quality: q })
+        .toBuffer();
+      const input = path.join(dir, `q${q}.jpg`);
+      await import('node:fs/promises').then((fs) => fs.writeFile(input, src));
+      const result = await normalizeFile(input, path.join(dir, `out-q${q}.jpg`));
+      expect(result.action).toBe('rotated');
+      const { estimateQuality } = await import('../src/containers/jpeg-structure.js');
+      expect(estimateQuality(parseJpeg(src).quantTables)).toBe(q);
+      const outQuality = estimateQuality(parseJpeg(await readFile(path.join(dir, `out-q${q}.jpg`))).quantTables);
+      expect(Math.abs(outQuality - q)).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('rewrites an invalid orientation (0) as 1 without touching the pixel data', async () => {
+    const dir = await tempDir();
+    const src = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#a33' } })
+      .withExif({ IFD0: { Make: 'x' } })
+      .jpeg()
+      .toBuffer();
+    // Set IFD0 Orientation to 0 by hand: sharp refuses to write an invalid value.
+    const s = parseJpeg(src);
+    const app1 = s.segments.find((g) => g.marker === 0xe1)!;
+    const { parseTiff, TAG } = await import('../src/metadata/tiff.js');
+    const tiffStart = app1.dataOffset + 6;
+    const t = parseTiff(src.subarray(tiffStart, app1.dataOffset + app1.dataLength));
+    const entry = t.ifd0.entries.get(TAG.Orientation)!;
+    const patched = Buffer.from(src);
+    patched.writeUInt16LE(0, tiffStart + entry.valueOffset); // sharp writes little-endian EXIF
+    const input = path.join(dir, 'zero.jpg');
+    await import('node:fs/promises').then((fs) => fs.writeFile(input, patched));
+    const result = await normalizeFile(input, path.join(dir, 'out.jpg'));
+    expect(result.action).toBe('metadata');
+    expect(result.warnings.join('\n')).toMatch(/orientation 0 .* outside 1-8/);
+    const out = await readFile(path.join(dir, 'out.jpg'));
+    expect(readOrientation(out)?.places).toEqual([{ source: 'exif', value: 1 }]);
+    // Same entropy-coded data: the scan bytes are untouched.
+    const scan = (b: Buffer) => {
+      const g = parseJpeg(b).segments.find((x) => x.marker === 0xda)!;
+      return b.subarray(g.offset, g.end);
+    };
+    expect(scan(out)).toEqual(scan(patched));
+  });
+
+  it('lets EXIF win over a disagreeing XMP value, with a warning, and sets both to 1', async () => {
+    const dir = await tempDir();
+    const xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:tiff="http://ns.adobe.com/tiff/1.0/"><tiff:Orientation>8</tiff:Orientation></rdf:Description></rdf:RDF></x:xmpmeta>';
+    const src = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#3a3' } })
+      .withMetadata({ orientation: 6 })
+      .withXmp(xmp)
+      .jpeg()
+      .toBuffer();
+    const input = path.join(dir, 'conflict.jpg');
+    await import('node:fs/promises').then((fs) => fs.writeFile(input, src));
+    const result = await normalizeFile(input, path.join(dir, 'out.jpg'));
+    expect(result.orientation).toBe(6);
+    expect(result.warnings.join('\n')).toMatch(/XMP tiff:Orientation says 8 but EXIF IFD0 says 6/);
+    const out = await readFile(path.join(dir, 'out.jpg'));
+    expect(readOrientation(out)?.places.map((p) => p.value)).toEqual([1, 1]);
+    expect((await sharp(out).metadata()).width).toBe(30);
+  });
+
+  it('applies an XMP-only orientation', async () => {
+    const dir = await tempDir();
+    const xmp = '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description xmlns:t="http://ns.adobe.com/tiff/1.0/" t:Orientation="8"/></rdf:RDF></x:xmpmeta>';
+    const src = await sharp({ create: { width: 40, height: 30, channels: 3, background: '#33a' } }).withXmp(xmp).jpeg().toBuffer();
+    const input = path.join(dir, 'xmp-only.jpg');
+    await import('node:fs/promises').then((fs) => fs.writeFile(input, src));
+    const result = await normalizeFile(input, path.join(dir, 'out.jpg'));
+    expect(result.action).toBe('rotated');
+    expect(result.source).toBe('xmp');
+    const out = await readFile(path.join(dir, 'out.jpg'));
+    expect(readOrientation(out)?.places).toEqual([{ source: 'xmp', value: 1 }]);
+    expect((await sharp(out).metadata()).height).toBe(40);
+  });
+});
