@@ -79,7 +79,7 @@ export async function discover(paths: readonly string[], options: DiscoverOption
       const pattern = given.split(path.sep).join('/');
       const base = globBase(pattern);
       walkedRoots.push(path.resolve(cwd, base));
-      const entries = await fg(pattern, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: false });
+      const entries = await fg(pattern, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: false, caseSensitiveMatch: false });
       if (entries.length === 0) throw new ExifFixError(`No files match the pattern \`${given}\``, 'usage');
       for (const e of entries) found.push({ source: path.normalize(e), relative: path.relative(base, e), walked: true });
     } else {
