@@ -2,10 +2,14 @@
  * The registry of container modules and recognition of a file's container by its bytes.
  */
 import { jpeg } from './jpeg.js';
+import { png } from './png.js';
 import type { Container, ContainerInfo, ImageFormat } from './types.js';
 
 /** Container modules that can normalize, in sniffing order. */
-export const CONTAINERS: readonly Container<ContainerInfo>[] = [jpeg as unknown as Container<ContainerInfo>];
+export const CONTAINERS: readonly Container<ContainerInfo>[] = [
+  jpeg as unknown as Container<ContainerInfo>,
+  png as unknown as Container<ContainerInfo>,
+];
 
 /** Formats that carry no orientation at all (DESIGN.md section 2): always upright. */
 const UPRIGHT_FORMATS: ReadonlyArray<{ format: ImageFormat; sniff: (b: Uint8Array) => boolean }> = [
