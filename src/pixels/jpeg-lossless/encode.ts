@@ -1,8 +1,9 @@
 /**
  * Baseline sequential encoder for already-quantized DCT coefficients (ITU T.81 annex F.1.2)
- * with optimized Huffman tables: a first pass over the blocks only counts symbols, the tables
- * are built from the counts (huffman.ts buildOptimalTable, as libjpeg jchuff.c does for
- * `-optimize`), and a second pass writes the bits. The orientation is applied on the fly:
+ * with optimized Huffman tables: a first pass over the blocks turns them into a compact
+ * symbol stream (one Uint32 per Huffman symbol with its extra bits) while counting symbols,
+ * the tables are built from the counts (huffman.ts buildOptimalTable, as libjpeg jchuff.c
+ * does for `-optimize`), and a second pass turns the stream into bits. The orientation is applied on the fly:
  * every output block is read from its source block through a BlockMapping and a
  * BlockPermutation, so no transformed copy of the coefficients is ever made.
  */
@@ -42,63 +43,40 @@ export interface EncodeJob {
   readonly perm: BlockPermutation;
 }
 
-/** Symbol statistics of one Huffman table. */
-class Stats {
-  readonly freq = new Float64Array(256);
-}
 
-/** Bit writer with 0xFF byte stuffing (T.81 F.1.2.3). */
-class BitWriter {
-  out: Uint8Array;
-  pos: number;
-  private acc = 0;
-  private n = 0;
-
-  constructor(out: Uint8Array, pos: number) {
-    this.out = out;
-    this.pos = pos;
-  }
-
-  /** Appends the low `len` bits (0..16) of `bits`, most significant first. */
-  put(bits: number, len: number): void {
-    this.acc = (this.acc << len) | bits;
-    this.n += len;
-    while (this.n >= 8) {
-      this.n -= 8;
-      const b = (this.acc >>> this.n) & 0xff;
-      this.out[this.pos++] = b;
-      if (b === 0xff) this.out[this.pos++] = 0;
-    }
-  }
-
-  /** Pads the last byte with 1 bits. */
-  flush(): void {
-    if (this.n > 0) this.put((1 << (8 - this.n)) - 1, 8 - this.n);
-  }
-}
-
-/** Size category of a coefficient or difference (T.81 F.1.2.1 / F.1.2.2 SSSS). */
-function category(v: number): number {
-  const a = v < 0 ? -v : v;
-  return a === 0 ? 0 : 32 - Math.clz32(a);
-}
-
-type BlockVisitor = (index: number, base: number) => void;
-
-/**
- * Visits the blocks of one scan in coding order (T.81 A.2). `base` is the coefficient offset of
- * the source block, or -1 for a dummy block past the image edge inside an MCU.
+/*
+ * Symbol stream entry layout: bits 0-7 the Huffman symbol (RS for AC, SSSS for DC), bit 8
+ * set for the AC class, bit 9 the table index (0 or 1), bits 10-24 the extra bits. The low
+ * 10 bits index the frequency and code arrays directly; the number of extra bits is always
+ * the low nibble of the symbol.
  */
-function walkScan(comps: readonly EncodeComponent[], interleaved: boolean,
-  mcusX: number, mcusY: number, visit: BlockVisitor): void {
+const AC = 0x100;
+const ZRL = 0xf0;
+
+/** Coding order of one scan: source coefficient offset per block (-1 = dummy) and its scan component. */
+interface BlockList {
+  readonly base: Int32Array;
+  readonly comp: Uint8Array;
+}
+
+/** Lists the blocks of one scan in coding order (T.81 A.2). */
+function blockList(comps: readonly EncodeComponent[], interleaved: boolean, mcusX: number, mcusY: number): BlockList {
   if (!interleaved) {
     const c = comps[0];
+    const base = new Int32Array(c.bw * c.bh);
+    let n = 0;
     for (let y = 0; y < c.bh; y++) {
       let b = c.origin + y * c.stepY;
-      for (let x = 0; x < c.bw; x++, b += c.stepX) visit(0, b * 64);
+      for (let x = 0; x < c.bw; x++, b += c.stepX) base[n++] = b * 64;
     }
-    return;
+    return { base, comp: new Uint8Array(n) };
   }
+  let perMcu = 0;
+  for (const c of comps) perMcu += c.h * c.v;
+  const total = mcusX * mcusY * perMcu;
+  const base = new Int32Array(total);
+  const comp = new Uint8Array(total);
+  let n = 0;
   for (let my = 0; my < mcusY; my++) {
     for (let mx = 0; mx < mcusX; mx++) {
       for (let i = 0; i < comps.length; i++) {
@@ -107,12 +85,137 @@ function walkScan(comps: readonly EncodeComponent[], interleaved: boolean,
           const y = my * c.v + yy;
           for (let xx = 0; xx < c.h; xx++) {
             const x = mx * c.h + xx;
-            visit(i, x < c.bw && y < c.bh ? (c.origin + x * c.stepX + y * c.stepY) * 64 : -1);
+            // Blocks past the image edge inside the last MCUs are dummies (as libjpeg writes
+            // them): DC difference 0, no AC coefficients.
+            base[n] = x < c.bw && y < c.bh ? (c.origin + x * c.stepX + y * c.stepY) * 64 : -1;
+            comp[n++] = i;
           }
         }
       }
     }
   }
+  return { base, comp };
+}
+
+/** Growable symbol stream. */
+interface Stream {
+  data: Uint32Array;
+  length: number;
+}
+
+/**
+ * Pass 1: turns the blocks of one scan into symbols, appending to `stream` and counting
+ * `freq` (indexed by the low 10 bits of an entry).
+ */
+function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], tables: readonly number[],
+  perm: BlockPermutation, stream: Stream, freq: Uint32Array): void {
+  const bases = list.base;
+  const compOf = list.comp;
+  const source = perm.source;
+  const sign = perm.sign;
+  const s0 = source[0];
+  const pred = new Int32Array(srcs.length);
+  let out = stream.data;
+  let n = stream.length;
+  for (let b = 0; b < bases.length; b++) {
+    if (n + 130 > out.length) {
+      const bigger = new Uint32Array(Math.max(out.length * 2, n + 1024));
+      bigger.set(out.subarray(0, n));
+      out = bigger;
+    }
+    const ci = compOf[b];
+    const base = bases[b];
+    const t = tables[ci] << 9;
+    if (base < 0) {
+      out[n++] = t;
+      out[n++] = t | AC;
+      freq[t]++;
+      freq[t | AC]++;
+      continue;
+    }
+    const src = srcs[ci];
+    const dc = src[base + s0];
+    const diff = dc - pred[ci];
+    pred[ci] = dc;
+    const ad = diff < 0 ? -diff : diff;
+    const nb = ad === 0 ? 0 : 32 - Math.clz32(ad);
+    if (nb > 15) throw corrupt('a DC difference is too large for any Huffman category');
+    const dsym = t | nb;
+    out[n++] = dsym | (((diff < 0 ? diff - 1 : diff) & ((1 << nb) - 1)) << 10);
+    freq[dsym]++;
+    let run = 0;
+    for (let k = 1; k < 64; k++) {
+      let v = src[base + source[k]];
+      if (v === 0) {
+        run++;
+        continue;
+      }
+      while (run > 15) {
+        out[n++] = t | AC | ZRL;
+        freq[t | AC | ZRL]++;
+        run -= 16;
+      }
+      if (sign[k] < 0) v = -v;
+      const a = v < 0 ? -v : v;
+      const s = 32 - Math.clz32(a);
+      if (s > 15) throw corrupt('an AC coefficient is too large for any Huffman category');
+      const sym = t | AC | (run << 4) | s;
+      out[n++] = sym | (((v < 0 ? v - 1 : v) & ((1 << s) - 1)) << 10);
+      freq[sym]++;
+      run = 0;
+    }
+    if (run > 0) {
+      out[n++] = t | AC;
+      freq[t | AC]++;
+    }
+  }
+  stream.data = out;
+  stream.length = n;
+}
+
+/**
+ * Pass 2: writes the symbols of `stream` from `from` to `to` as Huffman codes plus extra
+ * bits, with 0xFF byte stuffing and 1-bit padding of the last byte (T.81 F.1.2.3).
+ * @returns the new write position in `out`
+ */
+function emitSymbols(stream: Uint32Array, from: number, to: number, codes: Int32Array, lengths: Uint8Array,
+  out: Uint8Array, pos: number): number {
+  let acc = 0;
+  let nb = 0;
+  for (let i = from; i < to; i++) {
+    const e = stream[i];
+    const idx = e & 0x3ff;
+    const len = lengths[idx];
+    const eb = e & 15;
+    const extra = e >>> 10;
+    if (len + eb <= 24) {
+      acc = (acc << (len + eb)) | (codes[idx] << eb) | extra;
+      nb += len + eb;
+    } else {
+      acc = (acc << len) | codes[idx];
+      nb += len;
+      while (nb >= 8) {
+        nb -= 8;
+        const byte = (acc >>> nb) & 0xff;
+        out[pos++] = byte;
+        if (byte === 0xff) out[pos++] = 0;
+      }
+      acc = (acc << eb) | extra;
+      nb += eb;
+    }
+    while (nb >= 8) {
+      nb -= 8;
+      const byte = (acc >>> nb) & 0xff;
+      out[pos++] = byte;
+      if (byte === 0xff) out[pos++] = 0;
+    }
+  }
+  if (nb > 0) {
+    const byte = ((acc << (8 - nb)) | ((1 << (8 - nb)) - 1)) & 0xff;
+    out[pos++] = byte;
+    if (byte === 0xff) out[pos++] = 0;
+  }
+  return pos;
 }
 
 /**
@@ -138,56 +241,39 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
   const scans: Array<{ comps: EncodeComponent[]; tables: number[] }> = interleaved
     ? [{ comps: [...comps], tables: tableOf }]
     : comps.map((c, i) => ({ comps: [c], tables: [tableOf[i]] }));
-  const source = job.perm.source;
-  const sign = job.perm.sign;
 
-  // Pass 1: symbol statistics.
-  const dcStats = [new Stats(), new Stats()];
-  const acStats = [new Stats(), new Stats()];
-  let extraBits = 0;
+  // Pass 1: symbols and their statistics.
+  const freq = new Uint32Array(1024);
+  let blocks = 0;
+  for (const c of comps) blocks += c.bw * c.bh;
+  const stream: Stream = { data: new Uint32Array(Math.max(1024, blocks * 16)), length: 0 };
+  const ends: number[] = [];
   for (const scan of scans) {
-    const pred = new Int32Array(scan.comps.length);
-    walkScan(scan.comps, interleaved, mcusX, mcusY, (i, base) => {
-      const t = scan.tables[i];
-      const dcf = dcStats[t].freq;
-      const acf = acStats[t].freq;
-      if (base < 0) { dcf[0]++; acf[0]++; return; }
-      const src = scan.comps[i].src;
-      const dc = src[base + source[0]];
-      const nb = category(dc - pred[i]);
-      if (nb > 15) throw corrupt('a DC difference is too large for any Huffman category');
-      dcf[nb]++;
-      extraBits += nb;
-      pred[i] = dc;
-      let run = 0;
-      for (let k = 1; k < 64; k++) {
-        const v = src[base + source[k]];
-        if (v === 0) { run++; continue; }
-        while (run > 15) { acf[0xf0]++; run -= 16; }
-        const s = category(v);
-        if (s > 15) throw corrupt('an AC coefficient is too large for any Huffman category');
-        acf[(run << 4) | s]++;
-        extraBits += s;
-        run = 0;
-      }
-      if (run > 0) acf[0]++;
-    });
+    const list = blockList(scan.comps, interleaved, mcusX, mcusY);
+    gatherSymbols(list, scan.comps.map((c) => c.src), scan.tables, job.perm, stream, freq);
+    ends.push(stream.length);
   }
-  const used = (i: number): boolean => tableOf.includes(i);
-  const dcTables: Array<HuffmanEncodeTable | undefined> = [0, 1].map((i) => (used(i) ? buildOptimalTable(dcStats[i].freq) : undefined));
-  const acTables: Array<HuffmanEncodeTable | undefined> = [0, 1].map((i) => (used(i) ? buildOptimalTable(acStats[i].freq) : undefined));
-  let codeBits = extraBits;
-  for (let i = 0; i < 2; i++) {
-    const d = dcTables[i];
-    const a = acTables[i];
-    for (let s = 0; s < 256; s++) {
-      if (d) codeBits += dcStats[i].freq[s] * d.length[s];
-      if (a) codeBits += acStats[i].freq[s] * a.length[s];
+
+  // Optimal tables; all four share one code/length array indexed like the stream entries.
+  const codes = new Int32Array(1024);
+  const lengths = new Uint8Array(1024);
+  const dht: number[] = [];
+  let bits = 0;
+  for (let t = 0; t < 2; t++) {
+    if (!tableOf.includes(t)) continue;
+    for (let cls = 0; cls < 2; cls++) {
+      const off = (t << 9) | (cls << 8);
+      const table = buildOptimalTable(freq.subarray(off, off + 256));
+      dht.push((cls << 4) | t, ...table.counts, ...table.values);
+      for (let s = 0; s < 256; s++) {
+        codes[off + s] = table.code[s];
+        lengths[off + s] = table.length[s];
+        bits += freq[off + s] * (table.length[s] + (s & 15));
+      }
     }
   }
 
-  // Header.
-  const header: number[] = [0xff, M.SOI];
+  // Header: DQT, SOF, DHT (after SOI and the metadata segments).
   let sofMarker = M.SOF0;
   const dqt: number[] = [];
   const tqs = [...new Set(comps.map((c) => c.tq))].sort((a, b) => a - b);
@@ -202,75 +288,35 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
     }
   }
   const segment = (marker: number, payload: number[]): number[] => [0xff, marker, (payload.length + 2) >> 8, (payload.length + 2) & 0xff, ...payload];
-  const afterMeta: number[] = [];
-  afterMeta.push(...segment(M.DQT, dqt));
+  const tables: number[] = [...segment(M.DQT, dqt)];
   const sof: number[] = [8, job.height >> 8, job.height & 0xff, job.width >> 8, job.width & 0xff, n];
   for (const c of comps) sof.push(c.id, (c.h << 4) | c.v, c.tq);
-  afterMeta.push(...segment(sofMarker, sof));
-  const dht: number[] = [];
-  for (let i = 0; i < 2; i++) {
-    const d = dcTables[i];
-    const a = acTables[i];
-    if (d) dht.push(i, ...d.counts, ...d.values);
-    if (a) dht.push(0x10 | i, ...a.counts, ...a.values);
-  }
-  afterMeta.push(...segment(M.DHT, dht));
+  tables.push(...segment(sofMarker, sof), ...segment(M.DHT, dht));
 
   let metaBytes = 0;
   for (const m of job.metadata) metaBytes += m.length;
-  const capacity = header.length + metaBytes + afterMeta.length + scans.length * 16 + 2 * Math.ceil(codeBits / 8) + 16 * scans.length + 2;
+  // Worst case: every entropy-coded byte is 0xFF and gets a stuffed 0x00.
+  const capacity = 2 + metaBytes + tables.length + scans.length * 16 + 2 * Math.ceil(bits / 8) + 2 * scans.length + 2;
   const out = new Uint8Array(capacity);
-  out.set(header, 0);
-  let pos = header.length;
+  out[0] = 0xff;
+  out[1] = M.SOI;
+  let pos = 2;
   for (const m of job.metadata) { out.set(m, pos); pos += m.length; }
-  out.set(afterMeta, pos);
-  pos += afterMeta.length;
+  out.set(tables, pos);
+  pos += tables.length;
 
   // Pass 2: the scans.
-  for (const scan of scans) {
+  let from = 0;
+  scans.forEach((scan, si) => {
     const sos: number[] = [scan.comps.length];
     scan.comps.forEach((c, i) => sos.push(c.id, (scan.tables[i] << 4) | scan.tables[i]));
     sos.push(0, 63, 0);
     const seg = segment(M.SOS, sos);
     out.set(seg, pos);
     pos += seg.length;
-    const w = new BitWriter(out, pos);
-    const pred = new Int32Array(scan.comps.length);
-    walkScan(scan.comps, interleaved, mcusX, mcusY, (i, base) => {
-      const t = scan.tables[i];
-      const dt = dcTables[t]!;
-      const at = acTables[t]!;
-      const acode = at.code;
-      const alen = at.length;
-      if (base < 0) {
-        w.put(dt.code[0], dt.length[0]);
-        w.put(acode[0], alen[0]);
-        return;
-      }
-      const src = scan.comps[i].src;
-      const dc = src[base + source[0]];
-      const diff = dc - pred[i];
-      pred[i] = dc;
-      const nb = category(diff);
-      w.put(dt.code[nb], dt.length[nb]);
-      if (nb !== 0) w.put((diff < 0 ? diff - 1 : diff) & ((1 << nb) - 1), nb);
-      let run = 0;
-      for (let k = 1; k < 64; k++) {
-        let v = src[base + source[k]];
-        if (v === 0) { run++; continue; }
-        while (run > 15) { w.put(acode[0xf0], alen[0xf0]); run -= 16; }
-        v *= sign[k];
-        const s = category(v);
-        const sym = (run << 4) | s;
-        w.put(acode[sym], alen[sym]);
-        w.put((v < 0 ? v - 1 : v) & ((1 << s) - 1), s);
-        run = 0;
-      }
-      if (run > 0) w.put(acode[0], alen[0]);
-    });
-    w.flush();
-    pos = w.pos;
-  }
+    pos = emitSymbols(stream.data, from, ends[si], codes, lengths, out, pos);
+    from = ends[si];
+  });
   out[pos++] = 0xff;
   out[pos++] = M.EOI;
   return out.slice(0, pos);
