@@ -26,6 +26,39 @@ export interface DiscoverOptions {
   readonly out?: string;
   /** Working directory for relative paths. Default: `process.cwd()`. */
   readonly cwd?: string;
+  /**
+   * Files listed explicitly (`--files-from`): taken as named files without checking that they
+   * exist, so that a missing one fails as that file, not as the run.
+   */
+  readonly files?: readonly string[];
+  /** Whether a glob pattern that matches nothing is an error. Default `true`. */
+  readonly errorOnUnmatchedPattern?: boolean;
+  /** Keep only shard `index` (1-based) of `count`; see {@link inShard}. */
+  readonly shard?: Shard;
+}
+
+/** One shard of a split run: `index` from 1 to `count`. */
+export interface Shard {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
+ * Whether `source` belongs to shard `shard.index` of `shard.count`: FNV-1a (32-bit) of the path
+ * with `/` separators, modulo `count`. Every path falls in exactly one shard, whatever the machine,
+ * so N runs with shards 1/N..N/N together cover the whole set without overlap.
+ *
+ * @param source - the path as given or discovered (relative paths hash the same on every machine).
+ * @param shard - see {@link Shard}.
+ */
+export function inShard(source: string, shard: Shard): boolean {
+  const key = source.split(path.sep).join('/');
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return (hash % shard.count) + 1 === shard.index;
 }
 
 /**
@@ -58,7 +91,8 @@ function isInside(child: string, parent: string): boolean {
  * @param paths - files, directories or glob patterns.
  * @param options - see {@link DiscoverOptions}.
  * @returns one entry per distinct input file, sorted by source path.
- * @throws {ExifFixError} code `'usage'` when a path does not exist, a pattern matches nothing,
+ * @throws {ExifFixError} code `'usage'` when a path does not exist, a pattern matches nothing
+ *   (unless allowed),
  *   two inputs map to one output, an output is its own input, or `out` lies inside an input tree
  *   that would be walked again.
  */
@@ -80,11 +114,20 @@ export async function discover(paths: readonly string[], options: DiscoverOption
       const base = globBase(pattern);
       walkedRoots.push(path.resolve(cwd, base));
       const entries = await fg(pattern, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: false, caseSensitiveMatch: false });
-      if (entries.length === 0) throw new ExifFixError(`No files match the pattern \`${given}\``, 'usage');
+      if (entries.length === 0 && options.errorOnUnmatchedPattern !== false) {
+        throw new ExifFixError(`No files match the pattern \`${given}\` (use --no-error-on-unmatched-pattern to allow it)`, 'usage');
+      }
       for (const e of entries) found.push({ source: path.normalize(e), relative: path.relative(base, e), walked: true });
     } else {
       throw new ExifFixError(`Cannot find \`${given}\`: no such file or directory`, 'usage');
     }
+  }
+  for (const listed of options.files ?? []) {
+    // Listed paths mirror below --out by their path from the working directory; a path outside
+    // it keeps only its name, so that no output escapes --out.
+    const fromCwd = path.relative(cwd, path.resolve(cwd, listed));
+    const relative = fromCwd.startsWith('..') || path.isAbsolute(fromCwd) ? path.basename(listed) : fromCwd;
+    found.push({ source: listed, relative, walked: false });
   }
   if (out !== undefined) {
     for (const root of walkedRoots) {
@@ -116,5 +159,7 @@ export async function discover(paths: readonly string[], options: DiscoverOption
       }
     }
   }
-  return [...bySource.values()].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+  const shard = options.shard;
+  const planned = shard ? [...bySource.values()].filter((p) => inShard(p.source, shard)) : [...bySource.values()];
+  return planned.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
 }

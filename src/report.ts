@@ -12,9 +12,13 @@ import type { Orientation, Transform } from './orientation.js';
  * - `copied`: already upright, copied byte-identical to the output;
  * - `unchanged`: already upright and written in place, so left untouched;
  * - `skipped`: not an image (found by walking a directory, without an image extension);
+ * - `existing`: skipped because its output exists and is not older (`--skip-existing`);
+ * - `needs-fix`: `--check` only: some orientation place says other than 1;
  * - `failed`: see `error`.
+ *
+ * With `--dry-run`, the action is what would happen; nothing is written.
  */
-export type Action = 'rotated' | 'metadata' | 'copied' | 'unchanged' | 'skipped' | 'failed';
+export type Action = 'rotated' | 'metadata' | 'copied' | 'unchanged' | 'skipped' | 'existing' | 'needs-fix' | 'failed';
 
 /** How new pixels were produced: `lossless` (DCT-domain JPEG transform) or `reencode` (sharp). */
 export type PixelMethod = 'lossless' | 'reencode';
@@ -60,7 +64,12 @@ export interface Summary {
   readonly metadata: number;
   /** Copied or left untouched because already upright. */
   readonly upright: number;
+  /** Not images, found by walking. */
   readonly skipped: number;
+  /** Outputs that already existed (`--skip-existing`). */
+  readonly existing: number;
+  /** `--check`: files whose orientation is not 1. */
+  readonly needsFix: number;
   readonly failed: number;
   /** Wall-clock time of the run in milliseconds. */
   readonly elapsedMs: number;
@@ -80,22 +89,27 @@ export function summarize(results: readonly FileResult[], elapsedMs: number): Su
     metadata: count('metadata'),
     upright: count('copied', 'unchanged'),
     skipped: count('skipped'),
+    existing: count('existing'),
+    needsFix: count('needs-fix'),
     failed: count('failed'),
     elapsedMs,
   };
 }
 
-/** Exit codes, as in the README: 0 all fine, 1 a file failed, 2 usage error. */
-export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+/**
+ * Exit codes, as in the README: 0 all fine, 1 a file failed (or, with `--check`, needs fixing),
+ * 2 usage error, 130/143 interrupted by SIGINT/SIGTERM.
+ */
+export const EXIT = { ok: 0, failed: 1, usage: 2, sigint: 130, sigterm: 143 } as const;
 
 /**
  * The exit code of a run.
  *
  * @param summary - the run's counts.
- * @returns 1 when any file failed, else 0.
+ * @returns 1 when any file failed or needs fixing, else 0.
  */
 export function exitCode(summary: Summary): number {
-  return summary.failed > 0 ? EXIT.failed : EXIT.ok;
+  return summary.failed > 0 || summary.needsFix > 0 ? EXIT.failed : EXIT.ok;
 }
 
 /**
@@ -110,8 +124,83 @@ export function formatSummary(summary: Summary, results: readonly FileResult[]):
   const parts = [`${summary.rotated} rotated`, `${summary.upright} already upright`];
   if (summary.metadata) parts.push(`${summary.metadata} metadata fixed`);
   if (summary.skipped) parts.push(`${summary.skipped} not images (skipped)`);
+  if (summary.existing) parts.push(`${summary.existing} skipped (output exists)`);
   parts.push(`${summary.failed} failed`);
   const lines = [`exif-fix: ${parts.join(', ')} in ${seconds}s`];
   for (const r of results) if (r.action === 'failed') lines.push(`  failed: ${r.error}`);
   return lines;
+}
+
+/**
+ * One NDJSON line of `--json`/`--report` for a file. Field names are stable; see the README's
+ * schema section.
+ */
+export interface JsonFileRecord {
+  readonly type: 'file';
+  readonly input: string;
+  readonly output: string;
+  readonly format: ImageFormat | null;
+  readonly orientation: Orientation;
+  /** Where the orientation was found: `exif`, `xmp`, `exif-raw-profile`, `tiff`, `irot-imir`, or `null`. */
+  readonly orientationSource: OrientationSource | null;
+  /** Every orientation place with its raw value. */
+  readonly places: readonly OrientationPlace[];
+  readonly action: Action;
+  readonly transform: Transform;
+  /** Stored size in pixels. */
+  readonly widthBefore: number | null;
+  readonly heightBefore: number | null;
+  /** Output size in pixels. */
+  readonly widthAfter: number | null;
+  readonly heightAfter: number | null;
+  /** File sizes in bytes (`bytesAfter` is 0 in a dry run for files that would be re-encoded). */
+  readonly bytesBefore: number | null;
+  readonly bytesAfter: number | null;
+  /** `lossless` (DCT-domain JPEG transform), `reencode`, or `null` when pixels were not touched. */
+  readonly pixels: PixelMethod | null;
+  /** Why that pixel path was taken. */
+  readonly pixelsReason: string | null;
+  readonly dryRun: boolean;
+  readonly warnings: readonly string[];
+  readonly error: string | null;
+  /** Milliseconds spent on the file. */
+  readonly elapsedMs: number;
+}
+
+/** The last NDJSON line of `--json`/`--report`. */
+export interface JsonSummaryRecord extends Summary {
+  readonly type: 'summary';
+  readonly exitCode: number;
+}
+
+/**
+ * The NDJSON record of one result.
+ *
+ * @param r - the result.
+ * @param dryRun - whether the run wrote nothing.
+ */
+export function toJsonRecord(r: FileResult, dryRun = false): JsonFileRecord {
+  return {
+    type: 'file',
+    input: r.input,
+    output: r.output,
+    format: r.format,
+    orientation: r.orientation,
+    orientationSource: r.source,
+    places: r.places,
+    action: r.action,
+    transform: r.transform,
+    widthBefore: r.before?.width ?? null,
+    heightBefore: r.before?.height ?? null,
+    widthAfter: r.after?.width ?? null,
+    heightAfter: r.after?.height ?? null,
+    bytesBefore: r.before?.bytes ?? null,
+    bytesAfter: r.after?.bytes ?? null,
+    pixels: r.method,
+    pixelsReason: r.methodReason,
+    dryRun,
+    warnings: r.warnings,
+    error: r.error,
+    elapsedMs: Math.round(r.elapsedMs * 1000) / 1000,
+  };
 }

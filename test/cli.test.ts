@@ -159,7 +159,7 @@ describe('exit codes and help', () => {
     const help = await runCli(['--help'], dir);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--in-place/);
-    expect(help.stdout).toMatch(/Exit codes: 0 all fine, 1 a file failed, 2 usage error/);
+    expect(help.stdout).toMatch(/Exit codes: 0 all fine, 1 a file failed \(or --check found files to fix\), 2 usage error/);
   });
 
   it('rejects an unknown option with exit 2', async () => {

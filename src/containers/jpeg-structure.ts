@@ -51,8 +51,20 @@ export interface JpegStructure {
   readonly quantTables: ReadonlyArray<Uint16Array | undefined>;
   /** Whether every Huffman table is one of the ITU T.81 Annex K example tables. */
   readonly standardHuffman: boolean;
-  /** Offset just past the EOI marker: bytes from here on are a trailer (MPO images, vendor data). */
+  /**
+   * Offset just past the EOI marker: bytes from here on are a trailer (MPO images, vendor data).
+   * `-1` for a header-only parse.
+   */
   readonly eoiEnd: number;
+}
+
+/** Options of {@link parseJpeg}. */
+export interface ParseJpegOptions {
+  /**
+   * Stop at the first scan (SOS): every orientation place and the frame header come before it.
+   * The entropy-coded data and EOI are then neither walked nor checked. Default `false`.
+   */
+  readonly headerOnly?: boolean;
 }
 
 /** The zigzag order of T.81 figure A.6: `ZIGZAG[k]` is the natural index of the k-th coefficient. */
@@ -106,11 +118,12 @@ function skipEntropyData(bytes: Uint8Array, from: number): number {
 /**
  * Walks every marker of a JPEG file, checking each length against the file.
  *
- * @param bytes - the whole file.
+ * @param bytes - the whole file (or, with `headerOnly`, at least everything before the first scan).
+ * @param options - see {@link ParseJpegOptions}.
  * @throws {ExifFixError} code `'corrupt'` for a missing SOI, a segment running past the end,
  *   a missing frame header or scan, or a file that ends before its EOI marker (truncated).
  */
-export function parseJpeg(bytes: Uint8Array): JpegStructure {
+export function parseJpeg(bytes: Uint8Array, options: ParseJpegOptions = {}): JpegStructure {
   ensure(isJpeg(bytes), 'not a JPEG file (no SOI marker)');
   const segments: JpegSegment[] = [];
   const quantTables: Array<Uint16Array | undefined> = [];
@@ -154,6 +167,10 @@ export function parseJpeg(bytes: Uint8Array): JpegStructure {
     } else if (marker === 0xda) {
       ensure(frame, 'JPEG scan comes before its frame header');
       sawScan = true;
+      if (options.headerOnly) {
+        segments.push({ marker, offset: start, end, dataOffset, dataLength });
+        return { segments, frame, quantTables, standardHuffman, eoiEnd: -1 };
+      }
       const next = skipEntropyData(bytes, end);
       ensure(next >= 0, 'truncated JPEG: the file ends inside the image data');
       end = next;

@@ -9,7 +9,7 @@ import { patchExif, readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import type { Orientation } from '../orientation.js';
 import { transformThumbnail } from '../pixels/thumbnail.js';
-import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, WriteContext } from './types.js';
+import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
 import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
@@ -50,8 +50,8 @@ function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
   return names[key] ?? c.map((k) => `${k.h}x${k.v}`).join(',');
 }
 
-function readJpeg(bytes: Uint8Array): JpegInfo {
-  const structure = parseJpeg(bytes);
+function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
+  const structure = parseJpeg(bytes, options);
   const { frame } = structure;
   if (frame.height === 0) throw new ExifFixError('JPEG height is defined by a DNL marker, which is not supported', 'unsupported');
   const places: OrientationPlace[] = [];

@@ -60,6 +60,15 @@ export interface EncodedPixels {
   readonly height: number;
 }
 
+/** Options of {@link Container.read}. */
+export interface ReadOptions {
+  /**
+   * Only orientation and size are needed (`--check`, `--dry-run`): the reader may skip walking
+   * the image data. The result must not be passed to {@link Container.write}. Default `false`.
+   */
+  readonly headerOnly?: boolean;
+}
+
 /** Extra context a container writer may need. */
 export interface WriteContext {
   /** The orientation being baked in (1 for a metadata-only rewrite). */
@@ -83,10 +92,14 @@ export interface Container<I extends ContainerInfo = ContainerInfo> {
   /**
    * Parses the header and every orientation place. Never decodes pixels.
    *
+   * @param bytes - the whole file; with `options.headerOnly`, possibly only its beginning
+   *   (containers that need more may throw a `'corrupt'` error, and the caller retries with the
+   *   whole file).
+   * @param options - see {@link ReadOptions}.
    * @throws {ExifFixError} code `'corrupt'` (reason without the file name) for a broken
    *   structure, `'unsupported'` for a variant exif-fix cannot normalize.
    */
-  read(bytes: Uint8Array): I;
+  read(bytes: Uint8Array, options?: ReadOptions): I;
   /**
    * Sets sharp's output format and options so the re-encode matches the input (quality,
    * chroma subsampling, lossless, bit depth). Called only when pixels must change.

@@ -1,10 +1,21 @@
 /**
- * Chooses how new pixels are produced for a file whose orientation is not 1.
+ * Chooses how new pixels are produced for a file whose orientation is not 1: the lossless
+ * DCT-domain transform for JPEG where it is perfect (DESIGN.md section 4), else the sharp
+ * re-encode path.
  */
 import type { Container, ContainerInfo, EncodedPixels } from '../containers/types.js';
+import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
 import type { PixelMethod } from '../report.js';
 import { reencode } from './reencode.js';
+
+/**
+ * JPEG lossless transform policy (`--lossless`):
+ * - `auto`: lossless where the transform is perfect, re-encode otherwise (default);
+ * - `always`: fail a JPEG that cannot be transformed losslessly rather than re-encode it;
+ * - `never`: always re-encode.
+ */
+export type LosslessMode = 'auto' | 'always' | 'never';
 
 /** New pixels and how they were made. */
 export interface PixelOutcome {
@@ -21,6 +32,8 @@ export interface PixelOutcome {
  * @param container - its container module.
  * @param info - what the container's reader found.
  * @param orientation - the value to bake in (2-8).
+ * @param lossless - see {@link LosslessMode}; only JPEG has a lossless path.
+ * @throws {ExifFixError} code `'lossless'` with `always` when no lossless path applies.
  * @throws {Error} when the pixel data cannot be decoded.
  */
 export async function producePixels<I extends ContainerInfo>(
@@ -28,8 +41,14 @@ export async function producePixels<I extends ContainerInfo>(
   container: Container<I>,
   info: I,
   orientation: Orientation,
+  lossless: LosslessMode = 'auto',
 ): Promise<PixelOutcome> {
-  const pixels = await reencode(bytes, container, info, orientation);
-  const reason = info.lossless ? 'lossless re-encode of a lossless format' : `re-encoded to match the source`;
-  return { pixels, method: 'reencode', reason };
+  if (info.lossless) {
+    return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason: 'lossless format: re-encoded bit-exact' };
+  }
+  if (lossless === 'always') {
+    throw new ExifFixError(`no lossless transform is available for ${info.format}; use --lossless auto to re-encode`, 'lossless');
+  }
+  const reason = lossless === 'never' ? 're-encoded (--lossless never)' : `re-encoded: no lossless path for ${info.format}`;
+  return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason };
 }
