@@ -3,12 +3,14 @@
  */
 import { jpeg } from './jpeg.js';
 import { png } from './png.js';
+import { tiff } from './tiff.js';
 import type { Container, ContainerInfo, ImageFormat } from './types.js';
 
 /** Container modules that can normalize, in sniffing order. */
 export const CONTAINERS: readonly Container<ContainerInfo>[] = [
   jpeg as unknown as Container<ContainerInfo>,
   png as unknown as Container<ContainerInfo>,
+  tiff as unknown as Container<ContainerInfo>,
 ];
 
 /** Formats that carry no orientation at all (DESIGN.md section 2): always upright. */
