@@ -105,6 +105,8 @@ interface Settings {
   readonly skipExisting: boolean;
   /** `--check`: headers only, nothing written, action `needs-fix` or `unchanged`. */
   readonly check: boolean;
+  /** When aborted, files not yet written are not written (they fail as interrupted). */
+  readonly signal?: AbortSignal;
 }
 
 /** How much of a file `--check` reads first; a JPEG's orientation places all come before its first scan. */
@@ -220,6 +222,7 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
   const data = upright ? bytes : job.data;
   const after = { width: job.outWidth, height: job.outHeight, bytes: data ? data.length : size };
   if (settings.dryRun || (upright && inPlace)) return finish({ ...fields, action, after: settings.dryRun && !upright ? { ...after, bytes: 0 } : after });
+  if (settings.signal?.aborted) return fail('interrupted before writing; nothing written', fields);
   try {
     await writeAtomic(targetPath, data as Uint8Array, inPlace ? { mode, times } : {});
   } catch (error) {
@@ -308,6 +311,7 @@ export async function normalize(paths: readonly string[], options: NormalizeOpti
     dryRun: options.dryRun ?? false,
     skipExisting: options.skipExisting ?? false,
     check: false,
+    signal: options.signal,
   };
   return runAll(paths, options, settings, concurrency);
 }

@@ -1,6 +1,6 @@
 // Shared test helpers: temporary directories, CLI runs, pixel comparison. Tests use real files
 // and the real sharp; nothing here stands in for the code under test.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -34,12 +34,20 @@ export async function copyToTemp(from: string, name = path.basename(from)): Prom
 }
 
 /** Runs the built CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
-export function runCli(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(args: string[], cwd: string, stdin?: Buffer | string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return runCliRaw(args, cwd, stdin).then((r) => ({ code: r.code, stdout: r.stdout.toString('utf8'), stderr: r.stderr }));
+}
+
+/** Like {@link runCli}, with stdout as bytes (for the stdin-to-stdout pipe). */
+export function runCliRaw(args: string[], cwd: string, stdin?: Buffer | string): Promise<{ code: number; stdout: Buffer; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } }, (error, stdout, stderr) => {
-      const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
+    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => err.push(d));
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString('utf8') }));
+    child.stdin.end(stdin ?? '');
   });
 }
 
