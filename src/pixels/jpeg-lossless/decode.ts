@@ -8,7 +8,7 @@ import { BitReader } from './bitreader.js';
 import { corrupt, LosslessError } from './errors.js';
 import { buildDecodeTable, type HuffmanDecodeTable } from './huffman.js';
 import * as M from './markers.js';
-import { ZIGZAG } from './tables.js';
+import { DIAGONAL, ZIGZAG } from './tables.js';
 
 /** Largest frame accepted, in pixels. */
 export const MAX_PIXELS = 2 ** 28;
@@ -32,8 +32,17 @@ export interface DecodedComponent {
   /** Blocks in the storage grid: padded to whole MCUs (equal to bw/bh for one component). */
   readonly pw: number;
   readonly ph: number;
-  /** pw*ph blocks of 64 quantized DCT coefficients, natural order, row-major block grid. */
+  /**
+   * Block storage order: block (bx, by) starts at coefficient (bx * sx + by * sy) * 64.
+   * Row-major (sx 1, sy pw) by default; column-major (sx ph, sy 1) when asked for, so that an
+   * encoder walking the transposed grid (orientations 5-8) reads memory sequentially.
+   */
+  readonly sx: number;
+  readonly sy: number;
+  /** pw*ph blocks of 64 quantized DCT coefficients, natural order within a block. */
   readonly coef: Int16Array;
+  /** Per block: the highest anti-diagonal (tables.ts DIAGONAL) that holds a nonzero AC coefficient, else 0. */
+  readonly lastDiag: Uint8Array;
   /** Quantization table (natural order) latched at the component's first scan. */
   quant: Uint16Array | undefined;
 }
@@ -79,10 +88,11 @@ interface FrameState extends FrameInfo {
  * @param data - the file bytes
  * @param onFrame - called once the frame header is parsed, before anything is allocated;
  *   may throw a LosslessError to stop early (used for the iMCU perfect-ness check)
+ * @param columnMajor - store each component's blocks column by column (default false)
  * @returns the frame, its coefficients, latched quantization tables and APPn/COM segments
  * @throws LosslessError for unsupported processes and for corrupt or truncated data
  */
-export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void): DecodedJpeg {
+export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void, columnMajor = false): DecodedJpeg {
   const len = data.length;
   if (len < 4 || data[0] !== 0xff || data[1] !== M.SOI) throw corrupt('the data does not start with a JPEG SOI marker');
   const quant: Array<Uint16Array | undefined> = [undefined, undefined, undefined, undefined];
@@ -113,7 +123,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (M.isSof(m)) {
       if (frame) throw corrupt('the file has more than one frame header');
       M.checkSofSupported(m);
-      frame = parseFrame(data, s, e, m, len);
+      frame = parseFrame(data, s, e, m, len, columnMajor);
       onFrame?.(frame);
     } else if (m === M.DHT) {
       parseDht(data, s, e, dcTables, acTables);
@@ -154,7 +164,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
   };
 }
 
-function parseFrame(data: Uint8Array, s: number, e: number, marker: number, fileLength: number): FrameState {
+function parseFrame(data: Uint8Array, s: number, e: number, marker: number, fileLength: number, columnMajor: boolean): FrameState {
   if (e - s < 6) throw corrupt('the frame header is too short');
   const precision = data[s];
   const height = (data[s + 1] << 8) | data[s + 2];
@@ -203,7 +213,9 @@ function parseFrame(data: Uint8Array, s: number, e: number, marker: number, file
   // Every block costs at least one bit in its first DC scan, so a file this short cannot be whole.
   if (fileLength * 8 < realBlocks) throw corrupt(`the frame declares ${realBlocks} DCT blocks but the file has only ${fileLength} bytes (truncated)`);
   const comps: DecodedComponent[] = raw.map((c, i) => ({
-    ...c, ...dims[i], coef: new Int16Array(dims[i].pw * dims[i].ph * 64), quant: undefined,
+    ...c, ...dims[i], sx: columnMajor ? dims[i].ph : 1, sy: columnMajor ? 1 : dims[i].pw,
+    coef: new Int16Array(dims[i].pw * dims[i].ph * 64),
+    lastDiag: new Uint8Array(dims[i].pw * dims[i].ph), quant: undefined,
   }));
   return {
     width, height, components: n, maxH, maxV, progressive: marker === M.SOF2, comps, mcusX, mcusY,
@@ -313,6 +325,7 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
         if (s0 !== 0) sc.pred += r.receiveExtend(s0);
         coef[off] = sc.pred;
         const ac = sc.ac!;
+        let last = 0;
         for (let k = 1; k < 64; k++) {
           const rs = r.decode(ac);
           const sz = rs & 15;
@@ -320,11 +333,13 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
             k += rs >> 4;
             if (k > 63) throw corrupt('an AC run goes past the end of a block');
             coef[off + zz[k]] = r.receiveExtend(sz);
+            last = k;
           } else {
             if (rs !== 0xf0) break;
             k += 15;
           }
         }
+        sc.comp.lastDiag[off >> 6] = DIAGONAL[last];
       });
       break;
     }
@@ -371,7 +386,7 @@ function decodeBlocks(frame: FrameState, scomps: ScanComponent[], r: BitReader, 
           if (left === 0) { r.restart(rst); rst = (rst + 1) & 7; left = ri; sc.pred = 0; }
           left--;
         }
-        fn(sc, coef, (by * c.pw + bx) * 64);
+        fn(sc, coef, (by * c.sy + bx * c.sx) * 64);
       }
       if (r.overran()) throw corrupt('the entropy-coded data ends before the scan does (truncated)');
     }
@@ -392,8 +407,8 @@ function decodeBlocks(frame: FrameState, scomps: ScanComponent[], r: BitReader, 
         const c = sc.comp;
         const coef = c.coef;
         for (let y = 0; y < c.v; y++) {
-          const rowOff = ((my * c.v + y) * c.pw + mx * c.h) * 64;
-          for (let x = 0; x < c.h; x++) fn(sc, coef, rowOff + x * 64);
+          const rowOff = ((my * c.v + y) * c.sy + mx * c.h * c.sx) * 64;
+          for (let x = 0; x < c.h; x++) fn(sc, coef, rowOff + x * c.sx * 64);
         }
       }
     }
@@ -408,6 +423,7 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
   const ac = sc.ac!;
   const zz = ZIGZAG;
   const scale = 1 << al;
+  const lastDiag = c.lastDiag;
   const total = c.bw * c.bh;
   let eobrun = 0;
   let left = ri;
@@ -424,7 +440,7 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
       if (ri !== 0) left -= n;
       continue;
     }
-    const off = (Math.floor(i / c.bw) * c.pw + (i % c.bw)) * 64;
+    const off = (Math.floor(i / c.bw) * c.sy + (i % c.bw) * c.sx) * 64;
     for (let k = ss; k <= se; k++) {
       const rs = r.decode(ac);
       const s = rs & 15;
@@ -433,6 +449,7 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
         k += run;
         if (k > se) throw corrupt('an AC run goes past the end of the spectral band');
         coef[off + zz[k]] = r.receiveExtend(s) * scale;
+        if (DIAGONAL[k] > lastDiag[off >> 6]) lastDiag[off >> 6] = DIAGONAL[k];
       } else if (run === 15) {
         k += 15;
       } else {
@@ -455,6 +472,7 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
   const zz = ZIGZAG;
   const p1 = 1 << al;
   const m1 = -1 << al;
+  const lastDiag = c.lastDiag;
   let eobrun = 0;
   let left = ri;
   let rst = 0;
@@ -464,7 +482,7 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
         if (left === 0) { r.restart(rst); rst = (rst + 1) & 7; left = ri; eobrun = 0; }
         left--;
       }
-      const off = (by * c.pw + bx) * 64;
+      const off = (by * c.sy + bx * c.sx) * 64;
       let k = ss;
       if (eobrun === 0) {
         for (; k <= se; k++) {
@@ -492,6 +510,7 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
           if (s !== 0) {
             if (k > se) throw corrupt('a refinement run goes past the end of the spectral band');
             coef[off + zz[k]] = s;
+            if (DIAGONAL[k] > lastDiag[off >> 6]) lastDiag[off >> 6] = DIAGONAL[k];
           }
         }
       }

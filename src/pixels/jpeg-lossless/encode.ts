@@ -10,7 +10,7 @@
 import { corrupt } from './errors.js';
 import { buildOptimalTable, type HuffmanEncodeTable } from './huffman.js';
 import * as M from './markers.js';
-import { ZIGZAG } from './tables.js';
+import { DIAGONAL_END, ZIGZAG } from './tables.js';
 import type { BlockPermutation } from './transform.js';
 
 /** One output component and where its blocks come from. */
@@ -25,6 +25,8 @@ export interface EncodeComponent {
   readonly bh: number;
   /** Source coefficients (padded source grid) and the mapping of output blocks into it. */
   readonly src: Int16Array;
+  /** Per source block: highest anti-diagonal holding a nonzero AC coefficient (decode.ts). */
+  readonly lastDiag: Uint8Array;
   readonly origin: number;
   readonly stepX: number;
   readonly stepY: number;
@@ -107,7 +109,7 @@ interface Stream {
  * Pass 1: turns the blocks of one scan into symbols, appending to `stream` and counting
  * `freq` (indexed by the low 10 bits of an entry).
  */
-function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], tables: readonly number[],
+function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], diags: readonly Uint8Array[], tables: readonly number[],
   perm: BlockPermutation, stream: Stream, freq: Uint32Array): void {
   const bases = list.base;
   const compOf = list.comp;
@@ -143,8 +145,10 @@ function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], tables: rea
     const dsym = t | nb;
     out[n++] = dsym | (((diff < 0 ? diff - 1 : diff) & ((1 << nb) - 1)) << 10);
     freq[dsym]++;
+    // Coefficients past the last nonzero anti-diagonal are zero: stop there.
+    const kEnd = DIAGONAL_END[diags[ci][base >> 6]];
     let run = 0;
-    for (let k = 1; k < 64; k++) {
+    for (let k = 1; k <= kEnd; k++) {
       let v = src[base + source[k]];
       if (v === 0) {
         run++;
@@ -164,7 +168,7 @@ function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], tables: rea
       freq[sym]++;
       run = 0;
     }
-    if (run > 0) {
+    if (run > 0 || kEnd < 63) {
       out[n++] = t | AC;
       freq[t | AC]++;
     }
@@ -250,7 +254,7 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
   const ends: number[] = [];
   for (const scan of scans) {
     const list = blockList(scan.comps, interleaved, mcusX, mcusY);
-    gatherSymbols(list, scan.comps.map((c) => c.src), scan.tables, job.perm, stream, freq);
+    gatherSymbols(list, scan.comps.map((c) => c.src), scan.comps.map((c) => c.lastDiag), scan.tables, job.perm, stream, freq);
     ends.push(stream.length);
   }
 

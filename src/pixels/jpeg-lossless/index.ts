@@ -123,10 +123,11 @@ export function transformJpegLossless(jpeg: Uint8Array, orientation: Orientation
   if (!(jpeg instanceof Uint8Array)) throw new TypeError(`Expected Uint8Array for jpeg but received ${typeof jpeg}`);
   validateOrientation(orientation);
   try {
+    // For 5-8 the encoder walks source block columns: store them column-major so it reads sequentially.
     const dec = decodeJpeg(jpeg, (f) => {
       const p = checkPerfect(f.width, f.height, f.maxH, f.maxV, orientation);
       if (!p.perfect) throw new LosslessError('imperfect', p.reason!);
-    });
+    }, swapsAxes(orientation));
     const out = encodeTransformed(dec, orientation);
     const swap = swapsAxes(orientation);
     return { ok: true, jpeg: out, width: swap ? dec.height : dec.width, height: swap ? dec.width : dec.height };
@@ -141,12 +142,12 @@ export function transformJpegLossless(jpeg: Uint8Array, orientation: Orientation
 function encodeTransformed(dec: DecodedJpeg, o: Orientation): Uint8Array {
   const swap = swapsAxes(o);
   const comps: EncodeComponent[] = dec.comps.map((c) => {
-    const m = blockMapping(o, c.pw, c.ph);
+    const m = blockMapping(o, c.pw, c.ph, c.sx, c.sy);
     return {
       id: c.id, tq: c.tq,
       h: swap ? c.v : c.h, v: swap ? c.h : c.v,
       bw: swap ? c.bh : c.bw, bh: swap ? c.bw : c.bh,
-      src: c.coef, origin: m.origin, stepX: m.stepX, stepY: m.stepY,
+      src: c.coef, lastDiag: c.lastDiag, origin: m.origin, stepX: m.stepX, stepY: m.stepY,
     };
   });
   const quantTables = dec.quantTables.map((t) => (t && swap ? transposeTable(t) : t));

@@ -16,3 +16,17 @@ export const ZIGZAG: Int32Array = (() => {
   }
   return zz;
 })();
+
+/**
+ * DIAGONAL[k]: the anti-diagonal i+j (0..14) of zigzag position k. Every orientation keeps a
+ * coefficient on its anti-diagonal (flips keep i and j, transposition swaps them), which lets
+ * the encoder stop scanning a block after the last diagonal that holds a nonzero coefficient.
+ */
+export const DIAGONAL: Uint8Array = Uint8Array.from(ZIGZAG, (n) => (n >> 3) + (n & 7));
+
+/** DIAGONAL_END[d]: the last zigzag position on anti-diagonal d. */
+export const DIAGONAL_END: Uint8Array = (() => {
+  const end = new Uint8Array(15);
+  for (let k = 0; k < 64; k++) end[DIAGONAL[k]] = k;
+  return end;
+})();

@@ -59,9 +59,9 @@ export function blockPermutation(o: Orientation): BlockPermutation {
 }
 
 /**
- * Where output blocks come from: the source block index (row-major in the source
- * component's padded grid of pw x ph blocks) of output block (X, Y) is
- * `origin + X * stepX + Y * stepY`. Flips mirror the block grid; 5-8 also transpose it.
+ * Where output blocks come from: the storage index of the source block for output block
+ * (X, Y) is `origin + X * stepX + Y * stepY`. Flips mirror the block grid; 5-8 also transpose
+ * it (transupp.c do_* loops, with EXIF values mapped to transforms).
  */
 export interface BlockMapping {
   readonly origin: number;
@@ -73,20 +73,23 @@ export interface BlockMapping {
  * @param o - the orientation to apply
  * @param pw - source component grid width in blocks (padded to whole MCUs)
  * @param ph - source component grid height in blocks
+ * @param sx - storage stride of one source block column (1 for row-major storage)
+ * @param sy - storage stride of one source block row (pw for row-major storage)
  */
-export function blockMapping(o: Orientation, pw: number, ph: number): BlockMapping {
-  const lastCol = pw - 1;
-  const lastRow = (ph - 1) * pw;
+export function blockMapping(o: Orientation, pw: number, ph: number, sx: number, sy: number): BlockMapping {
+  // Source block coordinates as affine functions of (X, Y): bx = x0 + X*xX + Y*xY, by = y0 + X*yX + Y*yY.
+  let x0 = 0, xX = 1, xY = 0, y0 = 0, yX = 0, yY = 1;
   switch (o) {
-    case 1: return { origin: 0, stepX: 1, stepY: pw };
-    case 2: return { origin: lastCol, stepX: -1, stepY: pw };
-    case 3: return { origin: lastRow + lastCol, stepX: -1, stepY: -pw };
-    case 4: return { origin: lastRow, stepX: 1, stepY: -pw };
-    case 5: return { origin: 0, stepX: pw, stepY: 1 };
-    case 6: return { origin: lastRow, stepX: -pw, stepY: 1 };
-    case 7: return { origin: lastRow + lastCol, stepX: -pw, stepY: -1 };
-    case 8: return { origin: lastCol, stepX: pw, stepY: -1 };
+    case 1: break;
+    case 2: x0 = pw - 1; xX = -1; break;
+    case 3: x0 = pw - 1; xX = -1; y0 = ph - 1; yY = -1; break;
+    case 4: y0 = ph - 1; yY = -1; break;
+    case 5: xX = 0; xY = 1; yX = 1; yY = 0; break;
+    case 6: xX = 0; xY = 1; y0 = ph - 1; yX = -1; yY = 0; break;
+    case 7: x0 = pw - 1; xX = 0; xY = -1; y0 = ph - 1; yX = -1; yY = 0; break;
+    case 8: x0 = pw - 1; xX = 0; xY = -1; yX = 1; yY = 0; break;
   }
+  return { origin: x0 * sx + y0 * sy, stepX: xX * sx + yX * sy, stepY: xY * sx + yY * sy };
 }
 
 /** Transposes an 8x8 quantization table in natural order (for orientations 5-8). */
