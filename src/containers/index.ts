@@ -3,6 +3,7 @@
  */
 import { jpeg } from './jpeg.js';
 import { png } from './png.js';
+import { webp } from './webp.js';
 import { tiff } from './tiff.js';
 import type { Container, ContainerInfo, ImageFormat } from './types.js';
 
@@ -10,6 +11,7 @@ import type { Container, ContainerInfo, ImageFormat } from './types.js';
 export const CONTAINERS: readonly Container<ContainerInfo>[] = [
   jpeg as unknown as Container<ContainerInfo>,
   png as unknown as Container<ContainerInfo>,
+  webp as unknown as Container<ContainerInfo>,
   tiff as unknown as Container<ContainerInfo>,
 ];
 
