@@ -54,8 +54,12 @@ describe.each(SETS)('$name', (set) => {
     const meta = await sharp(out).metadata();
     expect(meta.space).toBe(set.cmyk ? 'cmyk' : 'srgb');
     if (set.chroma) expect(meta.chromaSubsampling).toBe(set.chroma);
+    // 45x29 is not a multiple of any iMCU size, so only transpose (5) is perfect: it takes the
+    // lossless path (baseline output by design); every other value is re-encoded, keeping the
+    // progressive mode.
+    if (o > 1) expect(result.method).toBe(o === 5 ? 'lossless' : 'reencode');
     const before = await sharp(fixture(set, o)).metadata();
-    expect(meta.isProgressive).toBe(before.isProgressive);
+    if (result.method === 'reencode') expect(meta.isProgressive).toBe(before.isProgressive);
 
     const reading = readOrientation(out);
     expect(reading?.places).toEqual([

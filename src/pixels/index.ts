@@ -7,6 +7,7 @@ import type { Container, ContainerInfo, EncodedPixels } from '../containers/type
 import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
 import type { PixelMethod } from '../report.js';
+import { transformJpegLossless } from './jpeg-lossless/index.js';
 import { reencode } from './reencode.js';
 
 /**
@@ -46,9 +47,22 @@ export async function producePixels<I extends ContainerInfo>(
   if (info.lossless) {
     return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason: 'lossless format: re-encoded bit-exact' };
   }
-  if (lossless === 'always') {
-    throw new ExifFixError(`no lossless transform is available for ${info.format}; use --lossless auto to re-encode`, 'lossless');
+  let reason = lossless === 'never' ? 're-encoded (--lossless never)' : `re-encoded: no lossless path for ${info.format}`;
+  if (info.format === 'jpeg' && lossless !== 'never') {
+    const result = transformJpegLossless(bytes, orientation);
+    if (result.ok) {
+      return {
+        pixels: { data: result.jpeg, width: result.width, height: result.height },
+        method: 'lossless',
+        reason: 'lossless DCT-domain transform',
+      };
+    }
+    reason = `re-encoded: the lossless transform does not apply (${result.refusal}: ${result.reason})`;
+    if (lossless === 'always') {
+      throw new ExifFixError(`cannot transform losslessly (${result.refusal}: ${result.reason}); --lossless auto would re-encode it`, 'lossless');
+    }
+  } else if (lossless === 'always') {
+    throw new ExifFixError(`no lossless transform is available for ${info.format}; --lossless auto would re-encode it`, 'lossless');
   }
-  const reason = lossless === 'never' ? 're-encoded (--lossless never)' : `re-encoded: no lossless path for ${info.format}`;
   return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason };
 }
