@@ -8,7 +8,7 @@ import { BitReader } from './bitreader.js';
 import { corrupt, LosslessError } from './errors.js';
 import { buildDecodeTable, type HuffmanDecodeTable } from './huffman.js';
 import * as M from './markers.js';
-import { DIAGONAL, ZIGZAG } from './tables.js';
+import { IDENTITY_ZIGZAG, TRANSPOSED_ZIGZAG, ZIGZAG } from './tables.js';
 
 /** Largest frame accepted, in pixels. */
 export const MAX_PIXELS = 2 ** 28;
@@ -41,8 +41,14 @@ export interface DecodedComponent {
   readonly sy: number;
   /** pw*ph blocks of 64 quantized DCT coefficients, natural order within a block. */
   readonly coef: Int16Array;
-  /** Per block: the highest anti-diagonal (tables.ts DIAGONAL) that holds a nonzero AC coefficient, else 0. */
-  readonly lastDiag: Uint8Array;
+  /**
+   * Nonzero map per block, two words per block (storage index b at 2b and 2b+1): bit
+   * `31 - (q & 31)` of word `q >> 5` is set when the coefficient that lands on output zigzag
+   * position q (after transposition when the decode was for 5-8) was decoded nonzero, so the
+   * encoder visits only nonzero coefficients. A set bit over a value that wrapped to 0 is
+   * possible with hostile data; the encoder skips such zeros.
+   */
+  readonly nz: Int32Array;
   /** Quantization table (natural order) latched at the component's first scan. */
   quant: Uint16Array | undefined;
 }
@@ -88,11 +94,12 @@ interface FrameState extends FrameInfo {
  * @param data - the file bytes
  * @param onFrame - called once the frame header is parsed, before anything is allocated;
  *   may throw a LosslessError to stop early (used for the iMCU perfect-ness check)
- * @param columnMajor - store each component's blocks column by column (default false)
+ * @param transposed - prepare for an orientation 5-8: store each component's blocks column by
+ *   column and build the nonzero maps in transposed zigzag order (default false)
  * @returns the frame, its coefficients, latched quantization tables and APPn/COM segments
  * @throws LosslessError for unsupported processes and for corrupt or truncated data
  */
-export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void, columnMajor = false): DecodedJpeg {
+export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void, transposed = false): DecodedJpeg {
   const len = data.length;
   if (len < 4 || data[0] !== 0xff || data[1] !== M.SOI) throw corrupt('the data does not start with a JPEG SOI marker');
   const quant: Array<Uint16Array | undefined> = [undefined, undefined, undefined, undefined];
@@ -123,7 +130,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (M.isSof(m)) {
       if (frame) throw corrupt('the file has more than one frame header');
       M.checkSofSupported(m);
-      frame = parseFrame(data, s, e, m, len, columnMajor);
+      frame = parseFrame(data, s, e, m, len, transposed);
       onFrame?.(frame);
     } else if (m === M.DHT) {
       parseDht(data, s, e, dcTables, acTables);
@@ -139,7 +146,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (m === M.SOS) {
       if (!frame) throw corrupt('a scan starts before the frame header');
       if (++scans > MAX_SCANS) throw corrupt(`the file has more than ${MAX_SCANS} scans`);
-      pos = decodeScan(data, s, e, frame, quant, dcTables, acTables, restartInterval);
+      pos = decodeScan(data, s, e, frame, quant, dcTables, acTables, restartInterval, transposed ? TRANSPOSED_ZIGZAG : IDENTITY_ZIGZAG);
       continue;
     }
     // DNL, JPGn, reserved markers and anything else with a length: skipped.
@@ -215,7 +222,7 @@ function parseFrame(data: Uint8Array, s: number, e: number, marker: number, file
   const comps: DecodedComponent[] = raw.map((c, i) => ({
     ...c, ...dims[i], sx: columnMajor ? dims[i].ph : 1, sy: columnMajor ? 1 : dims[i].pw,
     coef: new Int16Array(dims[i].pw * dims[i].ph * 64),
-    lastDiag: new Uint8Array(dims[i].pw * dims[i].ph), quant: undefined,
+    nz: new Int32Array(dims[i].pw * dims[i].ph * 2), quant: undefined,
   }));
   return {
     width, height, components: n, maxH, maxV, progressive: marker === M.SOF2, comps, mcusX, mcusY,
@@ -261,7 +268,7 @@ function parseDqt(data: Uint8Array, s: number, e: number, quant: Array<Uint16Arr
 /** Parses an SOS header and decodes its entropy-coded data; returns the offset of the next marker. */
 function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
   quant: Array<Uint16Array | undefined>, dcTables: Array<HuffmanDecodeTable | undefined>,
-  acTables: Array<HuffmanDecodeTable | undefined>, restartInterval: number): number {
+  acTables: Array<HuffmanDecodeTable | undefined>, restartInterval: number, outPos: Int32Array): number {
   const ns = data[s];
   if (ns < 1 || ns > 4 || e - s !== 4 + 2 * ns) throw corrupt(`a scan header declares ${ns} components or has the wrong length`);
   const ss = data[s + 1 + 2 * ns];
@@ -325,7 +332,8 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
         if (s0 !== 0) sc.pred += r.receiveExtend(s0);
         coef[off] = sc.pred;
         const ac = sc.ac!;
-        let last = 0;
+        const nz = sc.comp.nz;
+        const w = off >> 5;
         for (let k = 1; k < 64; k++) {
           const rs = r.decode(ac);
           const sz = rs & 15;
@@ -333,13 +341,13 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
             k += rs >> 4;
             if (k > 63) throw corrupt('an AC run goes past the end of a block');
             coef[off + zz[k]] = r.receiveExtend(sz);
-            last = k;
+            const q = outPos[k];
+            nz[w + (q >> 5)] |= 1 << (31 - (q & 31));
           } else {
             if (rs !== 0xf0) break;
             k += 15;
           }
         }
-        sc.comp.lastDiag[off >> 6] = DIAGONAL[last];
       });
       break;
     }
@@ -359,10 +367,10 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
       break;
     }
     case 'acFirst':
-      decodeAcFirst(scomps[0], r, restartInterval, ss, se, al);
+      decodeAcFirst(scomps[0], r, restartInterval, ss, se, al, outPos);
       break;
     case 'acRefine':
-      decodeAcRefine(scomps[0], r, restartInterval, ss, se, al);
+      decodeAcRefine(scomps[0], r, restartInterval, ss, se, al, outPos);
       break;
   }
   r.finish();
@@ -417,13 +425,13 @@ function decodeBlocks(frame: FrameState, scomps: ScanComponent[], r: BitReader, 
 }
 
 /** Progressive AC first scan (G.1.2.2): bands Ss..Se at point transform Al, with EOB runs. */
-function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, se: number, al: number): void {
+function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, se: number, al: number, outPos: Int32Array): void {
   const c = sc.comp;
   const coef = c.coef;
   const ac = sc.ac!;
   const zz = ZIGZAG;
   const scale = 1 << al;
-  const lastDiag = c.lastDiag;
+  const nz = c.nz;
   const total = c.bw * c.bh;
   let eobrun = 0;
   let left = ri;
@@ -449,7 +457,8 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
         k += run;
         if (k > se) throw corrupt('an AC run goes past the end of the spectral band');
         coef[off + zz[k]] = r.receiveExtend(s) * scale;
-        if (DIAGONAL[k] > lastDiag[off >> 6]) lastDiag[off >> 6] = DIAGONAL[k];
+        const q = outPos[k];
+        nz[(off >> 5) + (q >> 5)] |= 1 << (31 - (q & 31));
       } else if (run === 15) {
         k += 15;
       } else {
@@ -465,14 +474,14 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
 }
 
 /** Progressive AC refinement scan (G.1.2.3): correction bits and newly nonzero coefficients. */
-function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number, se: number, al: number): void {
+function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number, se: number, al: number, outPos: Int32Array): void {
   const c = sc.comp;
   const coef = c.coef;
   const ac = sc.ac!;
   const zz = ZIGZAG;
   const p1 = 1 << al;
   const m1 = -1 << al;
-  const lastDiag = c.lastDiag;
+  const nz = c.nz;
   let eobrun = 0;
   let left = ri;
   let rst = 0;
@@ -510,7 +519,8 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
           if (s !== 0) {
             if (k > se) throw corrupt('a refinement run goes past the end of the spectral band');
             coef[off + zz[k]] = s;
-            if (DIAGONAL[k] > lastDiag[off >> 6]) lastDiag[off >> 6] = DIAGONAL[k];
+            const q = outPos[k];
+            nz[(off >> 5) + (q >> 5)] |= 1 << (31 - (q & 31));
           }
         }
       }

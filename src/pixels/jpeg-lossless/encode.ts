@@ -10,7 +10,7 @@
 import { corrupt } from './errors.js';
 import { buildOptimalTable, type HuffmanEncodeTable } from './huffman.js';
 import * as M from './markers.js';
-import { DIAGONAL_END, ZIGZAG } from './tables.js';
+import { ZIGZAG } from './tables.js';
 import type { BlockPermutation } from './transform.js';
 
 /** One output component and where its blocks come from. */
@@ -25,8 +25,8 @@ export interface EncodeComponent {
   readonly bh: number;
   /** Source coefficients (padded source grid) and the mapping of output blocks into it. */
   readonly src: Int16Array;
-  /** Per source block: highest anti-diagonal holding a nonzero AC coefficient (decode.ts). */
-  readonly lastDiag: Uint8Array;
+  /** Nonzero maps of the source blocks in output zigzag order (decode.ts DecodedComponent.nz). */
+  readonly nz: Int32Array;
   readonly origin: number;
   readonly stepX: number;
   readonly stepY: number;
@@ -109,7 +109,7 @@ interface Stream {
  * Pass 1: turns the blocks of one scan into symbols, appending to `stream` and counting
  * `freq` (indexed by the low 10 bits of an entry).
  */
-function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], diags: readonly Uint8Array[], tables: readonly number[],
+function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], nzs: readonly Int32Array[], tables: readonly number[],
   perm: BlockPermutation, stream: Stream, freq: Uint32Array): void {
   const bases = list.base;
   const compOf = list.comp;
@@ -145,30 +145,35 @@ function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], diags: read
     const dsym = t | nb;
     out[n++] = dsym | (((diff < 0 ? diff - 1 : diff) & ((1 << nb) - 1)) << 10);
     freq[dsym]++;
-    // Coefficients past the last nonzero anti-diagonal are zero: stop there.
-    const kEnd = DIAGONAL_END[diags[ci][base >> 6]];
-    let run = 0;
-    for (let k = 1; k <= kEnd; k++) {
-      let v = src[base + source[k]];
-      if (v === 0) {
-        run++;
-        continue;
+    // Visit only the coefficients the nonzero map marks, in output zigzag order.
+    const nz = nzs[ci];
+    const w = base >> 5;
+    let prev = 0;
+    for (let half = 0; half < 2; half++) {
+      let m = nz[w + half];
+      while (m !== 0) {
+        const z = Math.clz32(m);
+        m ^= 1 << (31 - z);
+        const k = (half << 5) + z;
+        let v = src[base + source[k]];
+        if (v === 0) continue;
+        let run = k - prev - 1;
+        prev = k;
+        while (run > 15) {
+          out[n++] = t | AC | ZRL;
+          freq[t | AC | ZRL]++;
+          run -= 16;
+        }
+        if (sign[k] < 0) v = -v;
+        const a = v < 0 ? -v : v;
+        const s = 32 - Math.clz32(a);
+        if (s > 15) throw corrupt('an AC coefficient is too large for any Huffman category');
+        const sym = t | AC | (run << 4) | s;
+        out[n++] = sym | (((v < 0 ? v - 1 : v) & ((1 << s) - 1)) << 10);
+        freq[sym]++;
       }
-      while (run > 15) {
-        out[n++] = t | AC | ZRL;
-        freq[t | AC | ZRL]++;
-        run -= 16;
-      }
-      if (sign[k] < 0) v = -v;
-      const a = v < 0 ? -v : v;
-      const s = 32 - Math.clz32(a);
-      if (s > 15) throw corrupt('an AC coefficient is too large for any Huffman category');
-      const sym = t | AC | (run << 4) | s;
-      out[n++] = sym | (((v < 0 ? v - 1 : v) & ((1 << s) - 1)) << 10);
-      freq[sym]++;
-      run = 0;
     }
-    if (run > 0 || kEnd < 63) {
+    if (prev < 63) {
       out[n++] = t | AC;
       freq[t | AC]++;
     }
@@ -254,7 +259,7 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
   const ends: number[] = [];
   for (const scan of scans) {
     const list = blockList(scan.comps, interleaved, mcusX, mcusY);
-    gatherSymbols(list, scan.comps.map((c) => c.src), scan.comps.map((c) => c.lastDiag), scan.tables, job.perm, stream, freq);
+    gatherSymbols(list, scan.comps.map((c) => c.src), scan.comps.map((c) => c.nz), scan.tables, job.perm, stream, freq);
     ends.push(stream.length);
   }
 

@@ -123,7 +123,8 @@ export function transformJpegLossless(jpeg: Uint8Array, orientation: Orientation
   if (!(jpeg instanceof Uint8Array)) throw new TypeError(`Expected Uint8Array for jpeg but received ${typeof jpeg}`);
   validateOrientation(orientation);
   try {
-    // For 5-8 the encoder walks source block columns: store them column-major so it reads sequentially.
+    // For 5-8 the encoder walks source block columns: store them column-major so it reads
+    // sequentially, and order the nonzero maps for the transposed zigzag.
     const dec = decodeJpeg(jpeg, (f) => {
       const p = checkPerfect(f.width, f.height, f.maxH, f.maxV, orientation);
       if (!p.perfect) throw new LosslessError('imperfect', p.reason!);
@@ -147,7 +148,7 @@ function encodeTransformed(dec: DecodedJpeg, o: Orientation): Uint8Array {
       id: c.id, tq: c.tq,
       h: swap ? c.v : c.h, v: swap ? c.h : c.v,
       bw: swap ? c.bh : c.bw, bh: swap ? c.bw : c.bh,
-      src: c.coef, lastDiag: c.lastDiag, origin: m.origin, stepX: m.stepX, stepY: m.stepY,
+      src: c.coef, nz: c.nz, origin: m.origin, stepX: m.stepX, stepY: m.stepY,
     };
   });
   const quantTables = dec.quantTables.map((t) => (t && swap ? transposeTable(t) : t));

@@ -18,15 +18,14 @@ export const ZIGZAG: Int32Array = (() => {
 })();
 
 /**
- * DIAGONAL[k]: the anti-diagonal i+j (0..14) of zigzag position k. Every orientation keeps a
- * coefficient on its anti-diagonal (flips keep i and j, transposition swaps them), which lets
- * the encoder stop scanning a block after the last diagonal that holds a nonzero coefficient.
+ * TRANSPOSED_ZIGZAG[k]: the zigzag position that coefficient k (zigzag) lands on when its
+ * block is transposed (orientations 5-8 swap i and j).
  */
-export const DIAGONAL: Uint8Array = Uint8Array.from(ZIGZAG, (n) => (n >> 3) + (n & 7));
-
-/** DIAGONAL_END[d]: the last zigzag position on anti-diagonal d. */
-export const DIAGONAL_END: Uint8Array = (() => {
-  const end = new Uint8Array(15);
-  for (let k = 0; k < 64; k++) end[DIAGONAL[k]] = k;
-  return end;
+export const TRANSPOSED_ZIGZAG: Int32Array = (() => {
+  const inverse = new Int32Array(64);
+  for (let k = 0; k < 64; k++) inverse[ZIGZAG[k]] = k;
+  return Int32Array.from(ZIGZAG, (n) => inverse[(n & 7) * 8 + (n >> 3)]);
 })();
+
+/** IDENTITY_ZIGZAG[k] = k: the same for flips, which keep every coefficient in place. */
+export const IDENTITY_ZIGZAG: Int32Array = Int32Array.from({ length: 64 }, (_, k) => k);
