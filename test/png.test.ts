@@ -4,6 +4,7 @@ import zlib from 'node:zlib';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
+import { png } from '../src/containers/png.js';
 import { normalizeFile, readOrientation } from '../src/index.js';
 import { EXIF_FACTS } from '../scripts/fixtures/common.js';
 import { FIXTURES, copyToTemp, pixels, tempDir } from './helpers.js';
@@ -210,6 +211,15 @@ describe('PNG edge cases', () => {
     expect(result.action).toBe('failed');
     expect(result.error).toContain('bad-crc.png');
     expect(result.error).toMatch(/IDAT has a bad CRC/);
+  });
+
+  it('skips only the IDAT CRCs when reading for orientation alone (headerOnly)', async () => {
+    const bad = await readFile(path.join(FIXTURES, 'bad', 'bad-crc.png'));
+    expect(() => png.read(bad)).toThrow(/IDAT has a bad CRC/);
+    expect(png.read(bad, { headerOnly: true }).width).toBe(bad.readUInt32BE(16));
+    const badText = withChunks(await readFile(fixture(SETS[0], 6)), chunk('tEXt', Buffer.from('Note\0x')));
+    badText[badText.indexOf('tEXtNote') + 10] ^= 0xff;
+    expect(() => png.read(badText, { headerOnly: true })).toThrow(/tEXt has a bad CRC/);
   });
 
   it('rejects a zTXt bomb quickly without inflating it all', async () => {

@@ -106,12 +106,15 @@ function isLetter(b: number): boolean {
  * Walks every chunk of a PNG file, checking each length against the file and each CRC.
  *
  * @param bytes - the whole file.
+ * @param options - `verifyImageData` (default `true`): check the CRC of IDAT chunks too; `false`
+ *   skips that (the bulk of the file) when only orientation and size are needed.
  * @returns the header and chunk list.
  * @throws {ExifFixError} code `'corrupt'` for a missing signature, a chunk running past the end,
  *   a chunk type that is not four ASCII letters, a bad CRC ("PNG chunk IDAT has a bad CRC"), a
  *   first chunk other than a valid IHDR, no IDAT, or no IEND (truncated file).
  */
-export function parsePng(bytes: Uint8Array): PngStructure {
+export function parsePng(bytes: Uint8Array, options: { readonly verifyImageData?: boolean } = {}): PngStructure {
+  const verifyImageData = options.verifyImageData ?? true;
   ensure(isPng(bytes), 'not a PNG file (no PNG signature)');
   const chunks: PngChunk[] = [];
   let p = PNG_SIGNATURE.length;
@@ -125,8 +128,10 @@ export function parsePng(bytes: Uint8Array): PngStructure {
     const dataOffset = p + 8;
     const end = dataOffset + length + 4;
     ensure(end <= bytes.length, `truncated PNG: chunk ${type} runs past the end of the file`);
-    const stored = u32(bytes, dataOffset + length);
-    ensure(crc32(bytes.subarray(p + 4, dataOffset + length)) === stored, `PNG chunk ${type} has a bad CRC`);
+    if (verifyImageData || type !== 'IDAT') {
+      const stored = u32(bytes, dataOffset + length);
+      ensure(crc32(bytes.subarray(p + 4, dataOffset + length)) === stored, `PNG chunk ${type} has a bad CRC`);
+    }
     ensure(chunks.length > 0 || type === 'IHDR', 'PNG does not start with an IHDR chunk');
     chunks.push({ type, offset: p, dataOffset, length, end });
     p = end;

@@ -13,7 +13,7 @@ import { transformThumbnail } from '../pixels/thumbnail.js';
 import { concat } from './jpeg.js';
 import { buildChunk, isAncillary, isPng, isSafeToCopy, parsePng, PNG_SIGNATURE, type PngChunk, type PngHeader, type PngStructure } from './png-chunks.js';
 import { formatRawProfile, isTextChunk, parseRawProfile, parseTextChunk, rebuildText, textBytes, type PngText } from './png-text.js';
-import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, WriteContext } from './types.js';
+import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
 const XMP_APP1_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
@@ -114,8 +114,12 @@ function xmpString(carrier: Carrier & { kind: 'xmp' }): string {
   return Buffer.from(carrier.packet.buffer, carrier.packet.byteOffset, carrier.packet.byteLength).toString(encoding);
 }
 
-function readPng(bytes: Uint8Array): PngInfo {
-  const structure = parsePng(bytes);
+/**
+ * Reads the chunk layout and every orientation place. With `options.headerOnly` the CRCs of the
+ * IDAT chunks are not checked (the rest still are), so planning a run over large files stays fast.
+ */
+function readPng(bytes: Uint8Array, options: ReadOptions = {}): PngInfo {
+  const structure = parsePng(bytes, { verifyImageData: !options.headerOnly });
   const { header } = structure;
   const places: OrientationPlace[] = [];
   const warnings: string[] = [];
