@@ -109,6 +109,18 @@ export class BitReader {
     throw corrupt('the entropy-coded data holds a bit pattern that is no Huffman code');
   }
 
+  /**
+   * AC shortcut: when the next bits hold a whole code plus its extra bits within the lookahead,
+   * consumes them and returns the `fastAc` entry (value * 256 + run * 16 + bits); else returns
+   * 0 and consumes nothing.
+   */
+  fastAc(t: HuffmanDecodeTable): number {
+    if (this.cnt < 16) this.fill();
+    const e = t.fastAc[(this.buf >>> (this.cnt - LOOKAHEAD_BITS)) & LOOK_MASK];
+    if (e !== 0) this.cnt -= e & 15;
+    return e;
+  }
+
   /** True when more bits were consumed than the segment holds (zero bits fed were used). */
   overran(): boolean {
     return this.pad * 8 > this.cnt;

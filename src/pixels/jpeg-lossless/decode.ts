@@ -335,6 +335,15 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
         const nz = sc.comp.nz;
         const w = off >> 5;
         for (let k = 1; k < 64; k++) {
+          const fe = r.fastAc(ac);
+          if (fe !== 0) {
+            k += (fe >> 4) & 15;
+            if (k > 63) throw corrupt('an AC run goes past the end of a block');
+            coef[off + zz[k]] = fe >> 8;
+            const q = outPos[k];
+            nz[w + (q >> 5)] |= 1 << (31 - (q & 31));
+            continue;
+          }
           const rs = r.decode(ac);
           const sz = rs & 15;
           if (sz !== 0) {

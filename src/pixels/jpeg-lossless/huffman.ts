@@ -18,6 +18,12 @@ export interface HuffmanDecodeTable {
   readonly valOffset: Int32Array;
   /** HUFFVAL: the symbols in order of increasing code length. */
   readonly values: Uint8Array;
+  /**
+   * AC shortcut indexed like `look`: when the code and its extra bits fit in LOOKAHEAD_BITS,
+   * `value * 256 + run * 16 + bitsUsed` (value is the sign-extended coefficient, never 0);
+   * else 0.
+   */
+  readonly fastAc: Int32Array;
 }
 
 /**
@@ -51,7 +57,19 @@ export function buildDecodeTable(counts: Uint8Array, values: Uint8Array): Huffma
     if (code > 1 << l) throw corrupt(`a Huffman table has more codes of length ${l} than fit in ${l} bits`);
     code <<= 1;
   }
-  return { look, maxcode, valOffset, values };
+  const fastAc = new Int32Array(1 << LOOKAHEAD_BITS);
+  for (let i = 0; i < fastAc.length; i++) {
+    const e = look[i];
+    if (e === 0) continue;
+    const len = e >> 8;
+    const size = e & 15;
+    const run = (e >> 4) & 15;
+    if (size === 0 || len + size > LOOKAHEAD_BITS) continue;
+    const bits = (i >> (LOOKAHEAD_BITS - len - size)) & ((1 << size) - 1);
+    const value = bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits;
+    fastAc[i] = value * 256 + run * 16 + len + size;
+  }
+  return { look, maxcode, valOffset, values, fastAc };
 }
 
 /** A Huffman table ready for encoding: code and length per symbol, plus its DHT description. */
