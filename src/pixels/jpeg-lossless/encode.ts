@@ -61,6 +61,19 @@ interface BlockList {
   readonly comp: Uint8Array;
 }
 
+/** Number of set bits in all words of `words`. */
+function popcount(words: Int32Array): number {
+  let total = 0;
+  for (let i = 0; i < words.length; i++) {
+    let x = words[i];
+    if (x === 0) continue;
+    x -= (x >>> 1) & 0x55555555;
+    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+    total += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+  }
+  return total;
+}
+
 /** Lists the blocks of one scan in coding order (T.81 A.2). */
 function blockList(comps: readonly EncodeComponent[], interleaved: boolean, mcusX: number, mcusY: number): BlockList {
   if (!interleaved) {
@@ -253,9 +266,11 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
 
   // Pass 1: symbols and their statistics.
   const freq = new Uint32Array(1024);
-  let blocks = 0;
-  for (const c of comps) blocks += c.bw * c.bh;
-  const stream: Stream = { data: new Uint32Array(Math.max(1024, blocks * 16)), length: 0 };
+  // Size the symbol stream from the nonzero maps: one symbol per nonzero AC coefficient, plus
+  // per block at most one DC, one EOB and three ZRLs. (It still grows if hostile data lies.)
+  let symbols = 1024;
+  for (const c of comps) symbols += popcount(c.nz) + 5 * c.bw * c.bh;
+  const stream: Stream = { data: new Uint32Array(symbols), length: 0 };
   const ends: number[] = [];
   for (const scan of scans) {
     const list = blockList(scan.comps, interleaved, mcusX, mcusY);
