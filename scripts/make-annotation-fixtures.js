@@ -46,23 +46,46 @@ async function decode(file, space) {
   return { data, width: info.width, height: info.height, channels: info.channels };
 }
 
-/** Per class: the 0-based inclusive pixel box and the column-major mask. */
+/**
+ * Per class, the box of its quadrant `[x0, y0, x1, y1)` in a row-major class map: the columns and
+ * rows holding at least a quarter of the class's fullest column/row. Stray pixels (JPEG chroma
+ * blur makes the red/green edge look yellow) do not stretch the box.
+ */
+export function boxesOf(map, width, height) {
+  return CLASSES.map((_, c) => {
+    const cols = new Array(width).fill(0);
+    const rows = new Array(height).fill(0);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        if (map[y * width + x] === c) {
+          cols[x]++;
+          rows[y]++;
+        }
+      }
+    }
+    const span = (counts) => {
+      const min = Math.max(...counts) / 4;
+      const first = counts.findIndex((n) => n >= min);
+      const last = counts.length - 1 - [...counts].reverse().findIndex((n) => n >= min);
+      return [first, last + 1];
+    };
+    const [x0, x1] = span(cols);
+    const [y0, y1] = span(rows);
+    return [x0, y0, x1, y1];
+  });
+}
+
+/** Per class: the 0-based inclusive pixel box and the column-major mask of its pixels in that box. */
 function regions(px) {
   const { data, width, height, channels } = px;
-  const boxes = CLASSES.map(() => ({ x0: Infinity, y0: Infinity, x1: -1, y1: -1 }));
-  const masks = CLASSES.map(() => new Uint8Array(width * height));
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * channels;
-      const c = classify(data[i], data[i + 1], data[i + 2]);
-      const b = boxes[c];
-      b.x0 = Math.min(b.x0, x);
-      b.y0 = Math.min(b.y0, y);
-      b.x1 = Math.max(b.x1, x);
-      b.y1 = Math.max(b.y1, y);
-      masks[c][x * height + y] = 1;
-    }
-  }
+  const map = new Uint8Array(width * height);
+  for (let i = 0; i < map.length; i++) map[i] = classify(data[i * channels], data[i * channels + 1], data[i * channels + 2]);
+  const boxes = boxesOf(map, width, height).map(([x0, y0, x1, y1]) => ({ x0, y0, x1: x1 - 1, y1: y1 - 1 }));
+  const masks = boxes.map((b, c) => {
+    const mask = new Uint8Array(width * height);
+    for (let x = b.x0; x <= b.x1; x++) for (let y = b.y0; y <= b.y1; y++) if (map[y * width + x] === c) mask[x * height + y] = 1;
+    return mask;
+  });
   return { boxes, masks };
 }
 
