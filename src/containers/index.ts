@@ -4,6 +4,7 @@
 import { jpeg } from './jpeg.js';
 import { png } from './png.js';
 import { webp } from './webp.js';
+import { heif } from './heif.js';
 import { tiff } from './tiff.js';
 import type { Container, ContainerInfo, ImageFormat } from './types.js';
 
@@ -13,6 +14,7 @@ export const CONTAINERS: readonly Container<ContainerInfo>[] = [
   png as unknown as Container<ContainerInfo>,
   webp as unknown as Container<ContainerInfo>,
   tiff as unknown as Container<ContainerInfo>,
+  heif as unknown as Container<ContainerInfo>,
 ];
 
 /** Formats that carry no orientation at all (DESIGN.md section 2): always upright. */
