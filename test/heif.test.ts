@@ -250,4 +250,26 @@ describe('HEIF edge cases', () => {
     expect(b.error).toMatch(/HEIF box 'meta' at byte \d+ has a bad size/);
     expect(performance.now() - started).toBeLessThan(2000);
   });
+
+  it('warns when the EXIF item disagrees with irot/imir, follows irot/imir, and writes EXIF 1', async () => {
+    const bytes = Buffer.from(await readFile(fixture(SETS[0], 6)));
+    // IFD0 entry 0x0112 SHORT count 1 value 6 (little-endian) -> value 3
+    const entry = Buffer.from('1201030001000000060000000', 'hex').subarray(0, 10);
+    const at = bytes.indexOf(entry);
+    expect(at).toBeGreaterThan(0);
+    bytes[at + 8] = 3;
+    const file = path.join(dir, 'disagree.avif');
+    await writeFile(file, bytes);
+    expect(readOrientation(bytes)?.warnings).toEqual([
+      'the EXIF item says orientation 3 but irot/imir say 6; decoders follow irot/imir (libheif#227), so the EXIF item is ignored and written as 1',
+    ]);
+    const result = await normalizeFile(file, path.join(dir, 'out.avif'));
+    expect(result.action).toBe('rotated');
+    expect(result.orientation).toBe(6);
+    const out = await readFile(path.join(dir, 'out.avif'));
+    expect(await exifr.orientation(out)).toBe(1);
+    const got = await rgb(out);
+    const want = await rgb(await readFile(fixture(SETS[0], 1)));
+    expect(meanAbsoluteDifference(got.data, want.data)).toBeLessThan(3);
+  });
 });

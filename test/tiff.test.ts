@@ -222,3 +222,32 @@ describe('hostile and refused TIFF files', () => {
     expect(result.error).toMatch(/camera raw and DNG/);
   });
 });
+
+describe('TIFF layouts without a fixture set', () => {
+  it('keeps a tiled 8-bit grey TIFF tiled, grey and bit-exact', async () => {
+    const { sharpRaw, storedPixels, uprightPixels } = await import('../scripts/fixtures/common.js');
+    // sharp writes Orientation 1 into every TIFF; the stored value is patched in
+    // (withMetadata would also convert the grey pixels to sRGB).
+    const tiled = async (px: ReturnType<typeof uprightPixels>, o: number) => {
+      const bytes = new Uint8Array(await sharpRaw(px).toColourspace('b-w').tiff({ compression: 'deflate', predictor: 'horizontal', tile: true, tileWidth: 16, tileHeight: 16 }).toBuffer());
+      const entry = ifd0Entry(bytes, 0x0112);
+      expect(entry?.type).toBe(3);
+      new DataView(bytes.buffer).setUint16((entry?.entryOffset ?? 0) + 8, o, true);
+      return bytes;
+    };
+    const file = path.join(dir, 'tiled.tif');
+    const input = await tiled(storedPixels(uprightPixels(), 6), 6);
+    expect((await sharp(input).metadata()).channels).toBe(1);
+    await writeFile(file, input);
+    const result = await normalizeFile(file, path.join(dir, 'out.tif'));
+    expect(result.action).toBe('rotated');
+    const out = new Uint8Array(await readFile(path.join(dir, 'out.tif')));
+    expect(ifd0Entry(out, 0x0142)).toBeDefined(); // TileWidth
+    expect(ifd0Entry(out, 0x0112)?.bytes[0]).toBe(1);
+    const meta = await sharp(out).metadata();
+    expect([meta.width, meta.height, meta.channels]).toEqual([45, 29, 1]);
+    const got = await sharp(out).raw().toBuffer();
+    const want = await sharp(await tiled(uprightPixels(), 1)).raw().toBuffer();
+    expect(got.equals(want)).toBe(true);
+  });
+});
