@@ -42,6 +42,7 @@ interface CliOptions {
   shard?: { index: number; count: number };
   skipExisting?: boolean;
   errorOnUnmatchedPattern: boolean;
+  followSymlinks?: boolean;
   lossless: 'auto' | 'always' | 'never';
   concurrency: number;
   limitInputPixels: number;
@@ -73,6 +74,7 @@ function buildProgram(io: CliIo): Command {
     .option('--shard <K/N>', 'process only shard K of N (by path hash), for splitting a run across machines', shardArgument)
     .option('--skip-existing', 'skip files whose output exists and is not older than the input')
     .option('--no-error-on-unmatched-pattern', 'do not fail when a glob pattern matches nothing')
+    .option('--follow-symlinks', 'follow symbolic links (with loop detection); in place, rewrite the file a link points to')
     .addOption(new Option('--lossless <mode>', 'JPEG: lossless DCT transform where perfect (auto), only lossless (always), or always re-encode (never)').choices(['auto', 'always', 'never']).default('auto'))
     .option('-c, --concurrency <n>', 'files processed at once', integer('--concurrency', 1), os.availableParallelism())
     .option('--limit-input-pixels <n>', 'refuse images whose header declares more pixels (0: no limit)', integer('--limit-input-pixels', 0), 0x3fff * 0x3fff)
@@ -227,6 +229,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   const common = {
     files,
     errorOnUnmatchedPattern: o.errorOnUnmatchedPattern,
+    followSymlinks: o.followSymlinks,
     shard: o.shard,
     concurrency: o.concurrency,
     limitInputPixels: o.limitInputPixels,

@@ -3,7 +3,7 @@
  * `{ source, target }` pairs, refusing plans that would overwrite an input or write one output
  * twice before any work starts.
  */
-import { stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import fg from 'fast-glob';
 import { ExifFixError } from './errors.js';
@@ -35,6 +35,42 @@ export interface DiscoverOptions {
   readonly errorOnUnmatchedPattern?: boolean;
   /** Keep only shard `index` (1-based) of `count`; see {@link inShard}. */
   readonly shard?: Shard;
+  /**
+   * Follow symbolic links when walking directories, with loop detection (each real directory is
+   * walked once). Default `false`: links found by walking are not listed.
+   */
+  readonly followSymlinks?: boolean;
+}
+
+/**
+ * Walks `root` following symbolic links, visiting each real directory once (by device and inode),
+ * so link loops end. Hidden entries are skipped, as in the default walk.
+ *
+ * @param root - absolute directory path.
+ * @returns file paths relative to `root`, with `/` separators.
+ */
+async function walkFollowingLinks(root: string): Promise<string[]> {
+  const seen = new Set<string>();
+  const files: string[] = [];
+  const visit = async (dir: string, rel: string): Promise<void> => {
+    const s = await stat(dir).catch(() => undefined);
+    if (!s) return;
+    const key = `${s.dev}:${s.ino}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const full = path.join(dir, e.name);
+      const childRel = rel ? `${rel}/${e.name}` : e.name;
+      const target = e.isSymbolicLink() ? await stat(full).catch(() => undefined) : e;
+      if (!target) continue;
+      if (target.isDirectory()) await visit(full, childRel);
+      else if (target.isFile()) files.push(childRel);
+    }
+  };
+  await visit(root, '');
+  return files;
 }
 
 /** One shard of a split run: `index` from 1 to `count`. */
@@ -85,8 +121,9 @@ function isInside(child: string, parent: string): boolean {
 }
 
 /**
- * Expands `paths` into a sorted plan. Directories are walked recursively (hidden files and
- * symbolic links are not followed); glob patterns are expanded by fast-glob.
+ * Expands `paths` into a sorted plan. Directories are walked recursively (hidden files are
+ * skipped; symbolic links are not followed unless `followSymlinks`); glob patterns are expanded
+ * by fast-glob.
  *
  * @param paths - files, directories or glob patterns.
  * @param options - see {@link DiscoverOptions}.
@@ -107,7 +144,10 @@ export async function discover(paths: readonly string[], options: DiscoverOption
       found.push({ source: given, relative: path.basename(given), walked: false });
     } else if (info?.isDirectory()) {
       walkedRoots.push(path.resolve(cwd, given));
-      const entries = await fg('**/*', { cwd: path.resolve(cwd, given), onlyFiles: true, dot: false, followSymbolicLinks: false });
+      const root = path.resolve(cwd, given);
+      const entries = options.followSymlinks
+        ? await walkFollowingLinks(root)
+        : await fg('**/*', { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false });
       for (const e of entries) found.push({ source: path.join(given, e), relative: e, walked: true });
     } else if (fg.isDynamicPattern(given)) {
       const pattern = given.split(path.sep).join('/');

@@ -28,7 +28,8 @@ export type ExifFixErrorCode =
   | 'limit'
   | 'read'
   | 'write'
-  | 'lossless';
+  | 'lossless'
+  | 'changed';
 
 /**
  * Builds the message for a value that failed validation, in sharp's wording.

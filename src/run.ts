@@ -2,7 +2,7 @@
  * Runs the per-file job over a plan with a bounded pool: file I/O, in-place rules, dry runs,
  * --skip-existing, and results delivered in plan (sorted) order while the pool works ahead.
  */
-import { open, readFile, stat } from 'node:fs/promises';
+import { lstat, open, readFile, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -12,7 +12,7 @@ import { ExifFixError, invalidParameterMessage } from './errors.js';
 import { runJob, type JobResult } from './job.js';
 import type { LosslessMode } from './pixels/index.js';
 import type { Action, FileResult } from './report.js';
-import { writeAtomic } from './write.js';
+import { removeStaleTemporaries, writeAtomic } from './write.js';
 
 /** The default pixel limit: 0x3FFF x 0x3FFF = 268,402,689 pixels (sharp's and libvips' default). */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 0x3fff * 0x3fff;
@@ -54,6 +54,12 @@ export interface WalkOptions {
   readonly onResult?: (result: FileResult) => void;
   /** Called once the plan is known, with the number of files in it (for progress bars). */
   readonly onPlan?: (total: number) => void;
+  /**
+   * Follow symbolic links: walk linked directories (each real directory once, so loops end) and
+   * read linked files; in place, the file the link points to is rewritten and the link kept.
+   * Default `false`: links found by walking are not listed, and a named link fails.
+   */
+  readonly followSymlinks?: boolean;
 }
 
 /** Options of {@link normalize}. */
@@ -107,6 +113,7 @@ interface Settings {
   readonly check: boolean;
   /** When aborted, files not yet written are not written (they fail as interrupted). */
   readonly signal?: AbortSignal;
+  readonly followSymlinks: boolean;
 }
 
 /** How much of a file `--check` reads first; a JPEG's orientation places all come before its first scan. */
@@ -137,8 +144,8 @@ async function readHead(file: string): Promise<{ bytes: Uint8Array; size: number
  */
 async function processFile(file: PlannedFile, settings: Settings): Promise<FileResult> {
   const started = performance.now();
-  const sourcePath = path.resolve(settings.cwd, file.source);
-  const targetPath = path.resolve(settings.cwd, file.target);
+  let sourcePath = path.resolve(settings.cwd, file.source);
+  let targetPath = path.resolve(settings.cwd, file.target);
   const inPlace = sourcePath === targetPath;
   const base: FileResult = {
     input: file.source,
@@ -164,11 +171,18 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
   let size: number;
   let mode = 0;
   let times = { atimeMs: 0, mtimeMs: 0 };
+  let identity = { ino: 0, size: 0, mtimeMs: 0 };
   try {
+    if ((await lstat(sourcePath)).isSymbolicLink()) {
+      if (!settings.followSymlinks) return fail('is a symbolic link; not followed (use --follow-symlinks)');
+      sourcePath = await realpath(sourcePath);
+      if (inPlace) targetPath = sourcePath;
+    }
     const s = await stat(sourcePath);
     if (!s.isFile()) return fail('not a regular file');
     mode = s.mode;
     times = { atimeMs: s.atimeMs, mtimeMs: s.mtimeMs };
+    identity = { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
     if (settings.skipExisting && !inPlace) {
       const existing = await stat(targetPath).catch(() => undefined);
       if (existing?.isFile() && existing.mtimeMs >= s.mtimeMs) return finish({ action: 'existing' });
@@ -224,8 +238,9 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
   if (settings.dryRun || (upright && inPlace)) return finish({ ...fields, action, after: settings.dryRun && !upright ? { ...after, bytes: 0 } : after });
   if (settings.signal?.aborted) return fail('interrupted before writing; nothing written', fields);
   try {
-    await writeAtomic(targetPath, data as Uint8Array, inPlace ? { mode, times } : {});
+    await writeAtomic(targetPath, data as Uint8Array, inPlace ? { mode, times, expect: identity } : {});
   } catch (error) {
+    if (error instanceof ExifFixError && error.code === 'changed') return fail('changed while it was being processed; not overwritten', fields);
     const cause = (error as ExifFixError).cause;
     return fail(`cannot write \`${file.target}\`: ${errnoReason(cause ?? error)}`, fields);
   }
@@ -276,8 +291,12 @@ async function runAll(paths: readonly string[], options: NormalizeOptions, setti
     files: options.files,
     errorOnUnmatchedPattern: options.errorOnUnmatchedPattern,
     shard: options.shard,
+    followSymlinks: options.followSymlinks,
   });
   options.onPlan?.(plan.length);
+  if (!settings.check && !settings.dryRun) {
+    await removeStaleTemporaries(new Set(plan.map((f) => path.dirname(path.resolve(settings.cwd, f.target)))));
+  }
   const results: FileResult[] = [];
   await pool(plan, concurrency, options.signal, (file) => processFile(file, settings), (r) => {
     options.onResult?.(r);
@@ -312,6 +331,7 @@ export async function normalize(paths: readonly string[], options: NormalizeOpti
     skipExisting: options.skipExisting ?? false,
     check: false,
     signal: options.signal,
+    followSymlinks: options.followSymlinks ?? false,
   };
   return runAll(paths, options, settings, concurrency);
 }
@@ -335,7 +355,15 @@ export interface CheckOptions extends WalkOptions {
 export async function check(paths: readonly string[], options: CheckOptions = {}): Promise<FileResult[]> {
   if (paths.length === 0 && !options.files?.length) throw new ExifFixError('Expected at least one path', 'usage');
   const { concurrency, limit } = validate(options);
-  const settings: Settings = { cwd: options.cwd ?? process.cwd(), limit, lossless: 'auto', dryRun: true, skipExisting: false, check: true };
+  const settings: Settings = {
+    cwd: options.cwd ?? process.cwd(),
+    limit,
+    lossless: 'auto',
+    dryRun: true,
+    skipExisting: false,
+    check: true,
+    followSymlinks: options.followSymlinks ?? false,
+  };
   return runAll(paths, options, settings, concurrency);
 }
 
@@ -394,6 +422,6 @@ export async function normalizeBuffer(bytes: Uint8Array, options: FileOptions = 
  */
 export async function normalizeFile(input: string, output: string, options: FileOptions = {}): Promise<FileResult> {
   const { limit, lossless } = validate(options);
-  const settings: Settings = { cwd: process.cwd(), limit, lossless, dryRun: false, skipExisting: false, check: false };
+  const settings: Settings = { cwd: process.cwd(), limit, lossless, dryRun: false, skipExisting: false, check: false, followSymlinks: true };
   return processFile({ source: input, target: output, relative: path.basename(input), walked: false }, settings);
 }
