@@ -426,6 +426,7 @@ async function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPi
   const freshColours = colourBoxes(fr, freshProps);
   const extras = await patchedMetadata(original, info, pixels.width, pixels.height, context.orientation, warnings);
   reportDropped(info, extras.length, warnings);
+  if (readBoxes(or, 0, original.length).some((b) => b.type === 'moov')) warnings.push('the image sequence (moov track) is not carried over: only the primary still image is');
 
   // Properties: the fresh ones, the nclx merged, the input's ICC added.
   const properties = fm.properties.map((p) => pixels.data.subarray(p.offset, p.end));

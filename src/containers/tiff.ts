@@ -78,8 +78,8 @@ const STRUCTURE_TAGS: ReadonlySet<number> = new Set([
 /** Pointer tags to sub-IFDs that are copied with their values relocated (EXIF 2.32 section 4.6.3). */
 const SUB_IFD_TAGS: ReadonlySet<number> = new Set([TAG.ExifIFD, TAG.GPSIFD, T.InteropIFD]);
 
-/** Private tags whose values are offsets to IFDs this module does not copy: dropped when rewriting. */
-const UNKNOWN_POINTER_TAGS: ReadonlySet<number> = new Set([T.SubIFDs, 0x0190, 0xc634, 0x014a]);
+/** Tags whose values are offsets this module does not follow (SubIFDs, GlobalParametersIFD, DNGPrivateData): dropped when rewriting. */
+const UNKNOWN_POINTER_TAGS: ReadonlySet<number> = new Set([T.SubIFDs, 0x0190, 0xc634]);
 
 /** Tags whose values are byte streams whatever their declared type (IPTC is often LONG). */
 const OPAQUE_TAGS: ReadonlySet<number> = new Set([T.IPTC, T.Photoshop, T.XMP, T.ICC]);
