@@ -3,8 +3,8 @@
 // Run after `npm run build`:  node bench/jpeg-lossless.js [--images 3] [--runs 3]
 //
 // Generates (deterministically, with sharp) 4032x3024 4:2:0 quality-92 JPEGs textured like
-// photos into .bench/, then times per image, each in a fresh child process so that peak RSS
-// (process.resourceUsage().maxRSS, or GNU time for jpegtran) belongs to one job:
+// photos into .bench/, then times per image, in fresh child processes, and measures peak RSS
+// of one job per process (process.resourceUsage().maxRSS, or GNU time for jpegtran):
 //   ours    transformJpegLossless(jpeg, 6)                          (DCT domain, lossless)
 //   jpegtran -rotate 90 -optimize -copy all                         (when installed)
 //   sharp   decode + rotate(90) + jpeg({ quality: 92 }) re-encode   (lossy, multi-threaded)
@@ -134,6 +134,9 @@ async function main() {
     const ours = runChild('ours', file, runs);
     const sh = runChild('sharp', file, runs);
     const j = jt ? runJpegtran(file, runs) : undefined;
+    // Peak RSS of one job alone (repeated runs in one process also count garbage not yet collected).
+    ours.maxRssKiB = runChild('ours', file, 1).maxRssKiB;
+    sh.maxRssKiB = runChild('sharp', file, 1).maxRssKiB;
     rows.push({ file: path.basename(file), size, ours, sh, j });
   }
   const fmt = (n) => (Number.isFinite(n) ? n.toFixed(0) : '-');
@@ -147,7 +150,7 @@ async function main() {
     console.log(`| ${r.file} | ${(r.size / 1e6).toFixed(1)} | ${fmt(r.ours.times[0])} | ${fmt(ours)} | ${fmt(jtm)} | ${r.j ? (ours / jtm).toFixed(2) : '-'} | ${fmt(median(r.sh.times))} | ${fmt(r.ours.maxRssKiB / 1024)} | ${r.j ? fmt(r.j.maxRssKiB / 1024) : '-'} | ${fmt(r.sh.maxRssKiB / 1024)} |`);
   }
   if (!jt) console.log('\njpegtran is not installed (apt-get install libjpeg-turbo-progs): its column is empty.');
-  console.log('\n"ours ms (first)" includes JIT warm-up; jpegtran times include process start-up; RSS is the peak of the whole process (node itself is ~45 MB).');
+  console.log('\n"ours ms (first)" includes JIT warm-up; jpegtran times include process start-up; RSS is the peak of a whole process doing one job (node itself is ~40 MB).');
 }
 
 if (process.argv[2] === '--child') {

@@ -14,8 +14,12 @@ import { IDENTITY_ZIGZAG, TRANSPOSED_ZIGZAG, ZIGZAG } from './tables.js';
 export const MAX_PIXELS = 2 ** 28;
 /** Largest coefficient storage accepted, in 8x8 blocks over all components (2 GiB). */
 export const MAX_BLOCKS = 2 ** 24;
-/** Largest number of scans accepted (a hostile file could otherwise ask for endless passes). */
-export const MAX_SCANS = 500;
+/**
+ * Largest number of scans accepted: each scan may visit every block, so a hostile file could
+ * otherwise ask for endless passes (libjpeg-turbo's jpegtran -maxscans, TurboJPEG's scan
+ * limit). Real progressive files have about 10 to 20.
+ */
+export const MAX_SCANS = 256;
 
 /** One frame component with its coefficient storage. */
 export interface DecodedComponent {
@@ -501,6 +505,12 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
         left--;
       }
       const off = (by * c.sy + bx * c.sx) * 64;
+      if (eobrun > 0 && nz[off >> 5] === 0 && nz[(off >> 5) + 1] === 0) {
+        // An all-zero AC block inside an EOB run has no correction bits: O(1), so that hostile
+        // files cannot make many refinement scans over a large empty frame expensive.
+        eobrun--;
+        continue;
+      }
       let k = ss;
       if (eobrun === 0) {
         for (; k <= se; k++) {

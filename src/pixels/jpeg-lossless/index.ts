@@ -24,7 +24,7 @@ export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
  *   process or feature (a height defined by DNL)
  * - `components`: a component count other than 1, 3 or 4
  * - `corrupt`: cannot be parsed, truncated, bad Huffman data, or larger than the limits
- *   (2^28 pixels, 2^24 DCT blocks, 500 scans)
+ *   (2^28 pixels, 2^24 DCT blocks, 256 scans)
  */
 export type LosslessRefusal =
   | 'imperfect'
