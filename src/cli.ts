@@ -158,10 +158,34 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   if (!pipe && !o.check && !o.out && !o.inPlace) return usage('expected --out <dir> or --in-place');
   if (!pipe && paths.length === 0 && !o.filesFrom) return usage('expected at least one path');
 
+  // Signals are caught from here on: the first one stops scheduling new files and lets the
+  // summary print (exit 130/143); a second one ends the process at once (the default action).
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled = signal;
+    controller.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await main(o, paths, io, controller, () => signalled);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The work of {@link run} once the flags are known to be consistent. */
+async function main(o: CliOptions, paths: string[], io: CliIo, controller: AbortController, signalled: () => NodeJS.Signals | undefined): Promise<number> {
+  const usage = (message: string) => {
+    io.stderr.write(`exif-fix: ${message} (see --help)\n`);
+    return 2;
+  };
   const lib = await import('./index.js');
   const started = performance.now();
 
-  if (pipe) {
+  if (paths.includes('-')) {
     const input = await readAll(io.stdin);
     const { data, result } = await lib.normalizeBuffer(input, { lossless: o.lossless, limitInputPixels: o.limitInputPixels });
     for (const w of result.warnings) io.stderr.write(`warning: stdin: ${w}\n`);
@@ -186,14 +210,6 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   const fixCommand = `exif-fix ${[...paths, ...(o.filesFrom ? ['--files-from', o.filesFrom, ...(o.null ? ['-0'] : [])] : [])].map(shellQuote).join(' ')} --in-place`;
   let report: WriteStream | undefined;
   if (o.report) report = createWriteStream(o.report);
-  const controller = new AbortController();
-  let signalled: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signalled = signal;
-    controller.abort();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
 
   const showProgress = Boolean(io.stderr.isTTY) && !o.quiet;
   const progress = showProgress ? new (await import('./progress.js')).Progress(io.stderr) : undefined;
@@ -243,12 +259,13 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
     else await lib.normalize(paths, { ...common, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, lossless: o.lossless });
     progress?.stop();
     const summary: Summary = { ...counts, elapsedMs: performance.now() - started };
-    code = signalled ? (signalled === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary);
+    const signal = signalled();
+    code = signal ? (signal === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary);
     const summaryRecord = `${JSON.stringify({ type: 'summary', ...summary, elapsedMs: Math.round(summary.elapsedMs), exitCode: code })}\n`;
     report?.write(summaryRecord);
     if (o.json) io.stdout.write(summaryRecord);
     const lines = o.check ? checkSummary(summary, results, fixCommand) : lib.formatSummary(summary, results);
-    if (signalled) lines.unshift(`exif-fix: interrupted by ${signalled}; stopped scheduling new files`);
+    if (signal) lines.unshift(`exif-fix: interrupted by ${signal}; stopped scheduling new files`);
     io.stderr.write(`${lines.join('\n')}\n`);
   } catch (error) {
     progress?.stop();
@@ -259,9 +276,6 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       io.stderr.write(`exif-fix: unexpected error (a bug, please report it):\n${(error as Error).stack ?? String(error)}\n`);
       code = 2;
     }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
   if (report) await new Promise((resolve) => report.end(resolve));
   return code;
