@@ -84,8 +84,8 @@ const PLAIN_DECIMAL = /^[+-]?\d+(?:\.(\d*))?$/;
 
 /**
  * Formats `value` in the style of the token it came from: as many decimals as the token had
- * (`0.500000` stays 6 decimals, `12` stays an integer), falling back to the shortest form for
- * exponent notation or a value that needs more digits.
+ * (`0.500000` stays 6 decimals, `12` stays an integer) when that loses nothing beyond float
+ * noise (1e-12 relative), else the shortest form; exponent notation gets the shortest form.
  *
  * @param value - the new value.
  * @param token - the original text of the value it derives from.
@@ -96,7 +96,8 @@ export function formatLike(value: number, token: string): string {
   if (m) {
     const decimals = m[1]?.length ?? 0;
     const fixed = v.toFixed(decimals);
-    if (Number(fixed) === v) return fixed === '-0' || /^-0\.0*$/.test(fixed) ? fixed.slice(1) : fixed;
+    // Within float noise of the value (1 - x and swaps never need more decimals than x had).
+    if (Math.abs(Number(fixed) - v) <= 1e-12 * Math.max(1, Math.abs(v))) return /^-0(\.0*)?$/.test(fixed) ? fixed.slice(1) : fixed;
   }
   return String(v);
 }

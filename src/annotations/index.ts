@@ -11,13 +11,13 @@
  *
  * @packageDocumentation
  */
-import { readFile, stat } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { ExifFixError, invalidParameterMessage } from '../errors.js';
 import type { FileResult } from '../report.js';
-import { writeAtomic } from '../write.js';
+import { writeAtomic, type FileIdentity } from '../write.js';
 import { messageOf, type FileOutcome, type ImageContext } from './common.js';
 import { cocoOutputPath, transformCocoDocument } from './coco.js';
 import { parseJson, stringifyJson } from './json-text.js';
@@ -241,10 +241,14 @@ async function processOne(l: Located, options: AnnotationOptions, format: PerIma
   const fail = (reason: string) => ({ ...record, error: `\`${l.label}\`: ${reason}` });
   let bytes: Buffer;
   let mode: number;
+  let identity: FileIdentity;
+  let isLink: boolean;
   try {
+    isLink = (await lstat(abs(l.label))).isSymbolicLink();
     const s = await stat(abs(l.label));
     if (s.size > MAX_LABEL_BYTES) return fail(`larger than ${MAX_LABEL_BYTES} bytes; not a label file`);
     mode = s.mode;
+    identity = { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
     bytes = await readFile(abs(l.label));
   } catch (error) {
     return fail(`cannot read: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`);
@@ -260,9 +264,10 @@ async function processOne(l: Located, options: AnnotationOptions, format: PerIma
   }
   const changed = outcome.text !== bytes.toString('utf8');
   const inPlace = options.out === undefined;
+  if (inPlace && changed && isLink) return fail('is a symbolic link; not rewritten in place (use an output directory)');
   try {
     if (!inPlace) await writeAtomic(abs(l.output), changed ? Buffer.from(outcome.text, 'utf8') : bytes);
-    else if (changed) await writeAtomic(abs(l.output), Buffer.from(outcome.text, 'utf8'), { mode });
+    else if (changed) await writeAtomic(abs(l.output), Buffer.from(outcome.text, 'utf8'), { mode, expect: identity });
   } catch (error) {
     return fail(messageOf(error));
   }
@@ -286,9 +291,13 @@ async function transformCoco(images: readonly FileResult[], options: AnnotationO
 
   let bytes: Buffer;
   let mode: number;
+  let identity: FileIdentity;
+  let isLink: boolean;
   try {
+    isLink = (await lstat(path.resolve(cwd, coco))).isSymbolicLink();
     const s = await stat(path.resolve(cwd, coco));
     mode = s.mode;
+    identity = { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
     bytes = await readFile(path.resolve(cwd, coco));
   } catch (error) {
     return everyone(`cannot read the COCO file \`${coco}\`: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`);
@@ -308,9 +317,10 @@ async function transformCoco(images: readonly FileResult[], options: AnnotationO
   }
   const changed = outcomes.some((o) => o.changed && o.error === null);
   const inPlace = path.resolve(cwd, cocoOut) === path.resolve(cwd, coco);
+  if (inPlace && changed && isLink) return everyone(`the COCO file \`${coco}\` is a symbolic link; not rewritten in place (give an output path)`);
   try {
     if (!inPlace) await writeAtomic(path.resolve(cwd, cocoOut), changed ? Buffer.from(stringifyJson(file.value, file), 'utf8') : bytes);
-    else if (changed) await writeAtomic(path.resolve(cwd, cocoOut), Buffer.from(stringifyJson(file.value, file), 'utf8'), { mode });
+    else if (changed) await writeAtomic(path.resolve(cwd, cocoOut), Buffer.from(stringifyJson(file.value, file), 'utf8'), { mode, expect: identity });
   } catch (error) {
     return everyone(messageOf(error));
   }
