@@ -306,6 +306,53 @@ describe('outputs', () => {
   });
 });
 
+describe('labelme masks', () => {
+  it('move the mask bitmap and its box with the pixels', async () => {
+    const sharp = (await import('sharp')).default;
+    for (const o of [2, 5, 6, 7]) {
+      const dir = await tempDir();
+      await mkdir(path.join(dir, 'ds'));
+      await cp(image(o), path.join(dir, 'ds', 'p.jpg'));
+      const doc = JSON.parse(await readFile(path.join(ANNOTATIONS, 'stored', 'labelme', `jpeg-420_${o}.json`), 'utf8'));
+      // A mask of the blue quadrant's triangle (the polygon shape), cropped to the blue box.
+      const [[bx0, by0], [bx1, by1]] = doc.shapes.find((s: any) => s.label === 'blue' && s.shape_type === 'rectangle').points;
+      const tri = doc.shapes.find((s: any) => s.shape_type === 'polygon').points.flat();
+      const w = bx1 - bx0;
+      const h = by1 - by0;
+      const bits = Buffer.alloc(w * h);
+      for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) if ((x + 0.5) / w + (y + 0.5) / h < 1) bits[y * w + x] = 255;
+      const png = await sharp(bits, { raw: { width: w, height: h, channels: 1 } }).png().toBuffer();
+      doc.shapes.push({ label: 'blue', points: [[bx0, by0], [bx1 - 1, by1 - 1]], shape_type: 'mask', mask: png.toString('base64'), group_id: null, flags: {} });
+      await writeFile(path.join(dir, 'ds', 'p.json'), JSON.stringify(doc, null, 2));
+      const results = await normalize(['ds'], { out: 'out', cwd: dir });
+      const [rec] = await transformAnnotations(results, { format: 'labelme', space: 'stored', out: 'out', cwd: dir });
+      expect(rec.error).toBeNull();
+      const after = JSON.parse(await readFile(path.join(dir, 'out', 'p.json'), 'utf8'));
+      const mask = after.shapes.find((s: any) => s.shape_type === 'mask');
+      const poly = after.shapes.find((s: any) => s.shape_type === 'polygon').points.flat();
+      expect(tri.length).toBe(poly.length);
+      const [[mx0, my0], [mx1, my1]] = mask.points;
+      const { data, info } = await sharp(Buffer.from(mask.mask, 'base64')).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
+      expect([info.width, info.height]).toEqual([mx1 - mx0 + 1, my1 - my0 + 1]);
+      const img = await classesOf(path.join(dir, 'out', 'p.jpg'));
+      expectBoxOn([mx0, my0, mx1 + 1, my1 + 1], CLASS_INDEX.blue, img, `mask box ${o}`);
+      // The bitmap agrees with the transformed triangle: pixel centres inside it are set.
+      let agree = 0;
+      for (let y = 0; y < info.height; y++) {
+        for (let x = 0; x < info.width; x++) {
+          const [px, py] = [mx0 + x + 0.5, my0 + y + 0.5];
+          let odd = false;
+          for (let i = 0, j = poly.length - 2; i < poly.length; j = i, i += 2) {
+            if (poly[i + 1] > py !== poly[j + 1] > py && px < ((poly[j] - poly[i]) * (py - poly[i + 1])) / (poly[j + 1] - poly[i + 1]) + poly[i]) odd = !odd;
+          }
+          if (odd === data[y * info.width + x] > 0) agree++;
+        }
+      }
+      expect(agree / (info.width * info.height), `orientation ${o}`).toBeGreaterThanOrEqual(0.9);
+    }
+  });
+});
+
 describe('bad and contradicting labels', () => {
   it('gives a per-image error for malformed files and goes on with the others', async () => {
     const { dir, results } = await dataset('yolo', 'stored');
