@@ -98,8 +98,9 @@ interface FrameState extends FrameInfo {
  * @param data - the file bytes
  * @param onFrame - called once the frame header is parsed, before anything is allocated;
  *   may throw a LosslessError to stop early (used for the iMCU perfect-ness check)
- * @param transposed - prepare for an orientation 5-8: store each component's blocks column by
- *   column and build the nonzero maps in transposed zigzag order (default false)
+ * @param transposed - prepare for an orientation 5-8: build the nonzero maps in transposed
+ *   zigzag order and, for sequential files, store each component's blocks column by column
+ *   (default false)
  * @returns the frame, its coefficients, latched quantization tables and APPn/COM segments
  * @throws LosslessError for unsupported processes and for corrupt or truncated data
  */
@@ -175,7 +176,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
   };
 }
 
-function parseFrame(data: Uint8Array, s: number, e: number, marker: number, fileLength: number, columnMajor: boolean): FrameState {
+function parseFrame(data: Uint8Array, s: number, e: number, marker: number, fileLength: number, transposed: boolean): FrameState {
   if (e - s < 6) throw corrupt('the frame header is too short');
   const precision = data[s];
   const height = (data[s + 1] << 8) | data[s + 2];
@@ -223,6 +224,9 @@ function parseFrame(data: Uint8Array, s: number, e: number, marker: number, file
   if (totalBlocks > MAX_BLOCKS) throw corrupt(`the frame needs ${totalBlocks} DCT blocks, more than the limit of ${MAX_BLOCKS}`);
   // Every block costs at least one bit in its first DC scan, so a file this short cannot be whole.
   if (fileLength * 8 < realBlocks) throw corrupt(`the frame declares ${realBlocks} DCT blocks but the file has only ${fileLength} bytes (truncated)`);
+  // Column-major storage pays off only when every block is written once (sequential); the
+  // several passes of a progressive file are much faster over row-major storage.
+  const columnMajor = transposed && marker !== M.SOF2;
   const comps: DecodedComponent[] = raw.map((c, i) => ({
     ...c, ...dims[i], sx: columnMajor ? dims[i].ph : 1, sy: columnMajor ? 1 : dims[i].pw,
     coef: new Int16Array(dims[i].pw * dims[i].ph * 64),
