@@ -1,0 +1,372 @@
+#!/usr/bin/env node
+// `npm run bench`: exif-fix against its peers, side by side, on one machine in one run.
+//
+//   node bench/run.js [photo-dir] [--quick] [--repeat N] [--no-peers-slow]
+//
+// photo-dir  a directory of JPEGs to use instead of the generated 12 MP corpus
+// --quick    8 photos and 600 small files, 1k/10k paths for the memory run (fast iteration)
+// --repeat N time every photo run N times and keep the median (default 1; --check runs 3)
+// --no-slow  leave out jpeg-autorotate (pure JavaScript, about 4 s per 12 MP photo)
+//
+// Every tool runs as a whole command (wall clock, peak RSS, see measure.js) on a fresh copy of
+// the input; every output is then checked upright against the input (verify.js): a fast wrong
+// answer does not count. Writes bench/results.md and bench/chart.svg; works under .bench/.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { barChart } from './chart.js';
+import { ensurePhotos, ensureSmall } from './corpus.js';
+import { measure } from './measure.js';
+import { checkOutput, reference } from './verify.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const work = path.join(root, '.bench');
+const node = process.execPath;
+const exifFix = path.join(root, 'bin', 'exif-fix.js');
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const noSlow = argv.includes('--no-slow');
+const repeatAt = argv.indexOf('--repeat');
+const repeat = repeatAt >= 0 ? Math.max(1, Number(argv[repeatAt + 1]) || 1) : 1;
+const photoDirArg = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--repeat');
+
+const PHOTO_COUNT = quick ? 8 : 40;
+const SMALL_COUNT = quick ? 600 : 3000;
+const MEMORY_COUNTS = quick ? [1000, 10000] : [1000, 10000, 100000];
+const VERSION_RUNS = 11;
+const CHECK_RUNS = 3;
+
+const log = (message) => process.stderr.write(`${message}\n`);
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+const mb = (bytes) => bytes / 1e6;
+
+function which(command) {
+  const r = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function works(command, args, pattern) {
+  const r = spawnSync(command, args, { encoding: 'utf8' });
+  return r.status === 0 && pattern.test(`${r.stdout}${r.stderr}`);
+}
+
+function loadAverage() {
+  return os.loadavg().map((v) => v.toFixed(2)).join(', ');
+}
+
+function machine() {
+  const cpus = os.cpus();
+  let libjpeg = '';
+  const versions = sharp.versions;
+  if (versions.mozjpeg) libjpeg = `mozjpeg ${versions.mozjpeg}`;
+  else if (versions.jpeg) libjpeg = `libjpeg-turbo ${versions.jpeg}`;
+  return {
+    cpu: cpus[0]?.model?.trim() ?? 'unknown',
+    cores: os.availableParallelism(),
+    ramGb: (os.totalmem() / 2 ** 30).toFixed(1),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+    sharp: versions.sharp,
+    vips: versions.vips,
+    libjpeg,
+  };
+}
+
+/** Copies `files` into a fresh `dir` (flat, by name) and flushes them to disk. */
+function freshCopy(files, dir) {
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  for (const f of files) copyFileSync(f, path.join(dir, path.basename(f)));
+  spawnSync('sync');
+}
+
+/** The peers of the photo run, each a whole command. `inPlace` tools rewrite their copy. */
+function photoTools() {
+  const tools = [
+    { id: 'exif-fix', label: 'exif-fix', ours: true, run: (i, o) => [node, [exifFix, i, '--out', o, '--quiet']] },
+    { id: 'exif-fix-never', label: 'exif-fix --lossless never', ours: true, run: (i, o) => [node, [exifFix, i, '--out', o, '--quiet', '--lossless', 'never']] },
+    { id: 'sharp', label: 'sharp autoOrient (plain)', run: (i, o) => [node, [path.join(here, 'peers', 'sharp-plain.js'), i, o]] },
+  ];
+  const python = ['/usr/bin/python3', which('python3')].find((p) => p && works(p, ['-c', 'import PIL; print(PIL.__version__)'], /\d/));
+  if (python) {
+    const version = spawnSync(python, ['-c', 'import PIL; print(PIL.__version__)'], { encoding: 'utf8' }).stdout.trim();
+    tools.push({ id: 'pillow', label: `Pillow exif_transpose ${version}`, run: (i, o) => [python, [path.join(here, 'peers', 'pillow.py'), i, o]] });
+  } else log('Pillow: not installed (python3 with PIL), left out');
+  const mogrify = which('mogrify');
+  if (mogrify && works(mogrify, ['-version'], /ImageMagick/)) {
+    const version = /ImageMagick ([\d.-]+)/.exec(spawnSync(mogrify, ['-version'], { encoding: 'utf8' }).stdout)?.[1] ?? '';
+    tools.push({ id: 'mogrify', label: `ImageMagick mogrify ${version}`, inPlace: true, run: (i) => [mogrify, ['-auto-orient', ...jpegsIn(i)]] });
+  } else log('ImageMagick mogrify: not installed, left out');
+  const exiftran = which('exiftran');
+  if (exiftran) tools.push({ id: 'exiftran', label: 'exiftran -ai', inPlace: true, run: (i) => [exiftran, ['-ai', ...jpegsIn(i)]] });
+  else log('exiftran: not installed, left out');
+  const autorotate = path.join(root, 'node_modules', 'jpeg-autorotate', 'src', 'cli.js');
+  if (existsSync(autorotate) && !noSlow) {
+    // Its default quality is 100; 92 matches the input, which is fairer (and faster) for it.
+    tools.push({ id: 'jpeg-autorotate', label: 'jpeg-autorotate --quality=92', inPlace: true, run: (i) => [node, [autorotate, '--quality=92', path.join(i, '*.jpg')]] });
+  }
+  return tools;
+}
+
+function jpegsIn(dir) {
+  return readdirSync(dir).filter((n) => /\.jpe?g$/i.test(n)).sort().map((n) => path.join(dir, n));
+}
+
+async function photoRun(photos, refs) {
+  const bytes = photos.reduce((sum, f) => sum + statSync(f).size, 0);
+  const rows = [];
+  for (const tool of photoTools()) {
+    const walls = [];
+    let peak = 0;
+    let failures = [];
+    for (let r = 0; r < repeat; r++) {
+      const dir = path.join(work, 'run', tool.id);
+      const input = path.join(dir, 'in');
+      const output = tool.inPlace ? input : path.join(dir, 'out');
+      freshCopy(photos, input);
+      const [command, args] = tool.run(input, output);
+      const result = await measure(command, args);
+      spawnSync('sync');
+      if (result.code !== 0) log(`${tool.label}: exit code ${result.code}\n${result.stderr.slice(0, 2000)}`);
+      walls.push(result.wallMs);
+      peak = Math.max(peak, result.peakRssMb);
+      failures = [];
+      for (const f of photos) {
+        const name = path.basename(f);
+        const problem = await checkOutput(sharp, path.join(output, name), refs.get(f));
+        if (problem) failures.push(`${name}: ${problem}`);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const wallMs = median(walls);
+    const row = { ...tool, files: photos.length, wallMs, filesPerSecond: photos.length / (wallMs / 1000), mbPerSecond: mb(bytes) / (wallMs / 1000), peakRssMb: peak, failures };
+    rows.push(row);
+    log(`${row.label.padEnd(34)} ${row.filesPerSecond.toFixed(2).padStart(7)} files/s ${row.mbPerSecond.toFixed(1).padStart(6)} MB/s ${row.peakRssMb.toFixed(0).padStart(5)} MB  ${failures.length ? `✗ ${failures.length} wrong: ${failures[0]}` : '✓'}`);
+  }
+  return rows;
+}
+
+function listed(stdout) {
+  return new Set(stdout.split('\n').filter(Boolean).map((line) => path.basename(line.split(': orientation')[0].trim())));
+}
+
+function checkTools() {
+  const tools = [{ id: 'exif-fix-check', label: 'exif-fix --check', ours: true, run: (dir) => [node, [exifFix, '--check', dir]] }];
+  const exiftool = which('exiftool');
+  if (exiftool) {
+    const version = spawnSync(exiftool, ['-ver'], { encoding: 'utf8' }).stdout.trim();
+    // -fast2: stop at the first scan and skip maker notes, as a header-only check does.
+    tools.push({ id: 'exiftool', label: `exiftool -fast2 ${version}`, run: (dir) => [exiftool, ['-q', '-q', '-fast2', '-if', '$Orientation# ne 1', '-p', '$FileName', '-r', dir]] });
+  } else log('exiftool: not installed, left out');
+  return tools;
+}
+
+async function checkRun(smallDir, smallCount, photos, refs) {
+  const expected = new Set(photos.filter((f) => refs.get(f).orientation !== 1).map((f) => path.basename(f)));
+  const photoDir = path.join(work, 'run', 'check-photos');
+  freshCopy(photos, photoDir);
+  const rows = [];
+  for (const tool of checkTools()) {
+    // Correctness: on the photos it must list exactly the sideways ones; on the small files none.
+    const [c1, a1] = tool.run(photoDir);
+    const found = listed((await measure(c1, a1)).stdout);
+    const walls = [];
+    let peak = 0;
+    let smallListed = 0;
+    for (let r = 0; r < CHECK_RUNS; r++) {
+      const [command, args] = tool.run(smallDir);
+      const result = await measure(command, args);
+      walls.push(result.wallMs);
+      peak = Math.max(peak, result.peakRssMb);
+      smallListed = listed(result.stdout).size;
+    }
+    const failures = [];
+    for (const name of expected) if (!found.has(name)) failures.push(`${name} not listed`);
+    for (const name of found) if (!expected.has(name)) failures.push(`${name} listed but upright`);
+    if (smallListed) failures.push(`${smallListed} upright small files listed`);
+    const wallMs = median(walls);
+    const row = { ...tool, files: smallCount, wallMs, filesPerSecond: smallCount / (wallMs / 1000), peakRssMb: peak, failures };
+    rows.push(row);
+    log(`${row.label.padEnd(34)} ${row.filesPerSecond.toFixed(0).padStart(7)} files/s ${row.peakRssMb.toFixed(0).padStart(5)} MB  ${failures.length ? `✗ ${failures[0]}` : '✓'}`);
+  }
+  rmSync(photoDir, { recursive: true, force: true });
+  return rows;
+}
+
+/** Hard links (no data copied) to the small files: `count` distinct paths for the memory run. */
+function ensureLinks(smallDir, count) {
+  const dir = path.join(work, 'corpus', `links-${count}`);
+  const list = path.join(work, 'corpus', `links-${count}.txt`);
+  if (existsSync(list) && readFileSync(list, 'utf8').split('\n').filter(Boolean).length === count) return list;
+  rmSync(dir, { recursive: true, force: true });
+  const sources = [];
+  for (const d of readdirSync(smallDir).sort()) for (const f of readdirSync(path.join(smallDir, d)).sort()) sources.push(path.join(smallDir, d, f));
+  const paths = [];
+  for (let i = 0; i < count; i++) {
+    const sub = path.join(dir, `d${String(Math.floor(i / 1000)).padStart(3, '0')}`);
+    if (i % 1000 === 0) mkdirSync(sub, { recursive: true });
+    const file = path.join(sub, `l${String(i).padStart(6, '0')}.jpg`);
+    linkSync(sources[i % sources.length], file);
+    paths.push(path.relative(root, file));
+  }
+  writeFileSync(list, `${paths.join('\n')}\n`);
+  return list;
+}
+
+async function memoryRun(smallDir) {
+  const rows = [];
+  for (const count of MEMORY_COUNTS) {
+    const list = ensureLinks(smallDir, count);
+    const result = await measure(node, [exifFix, '--check', '--quiet', '--files-from', path.relative(root, list)], { cwd: root });
+    if (result.code !== 0) log(`memory run ${count}: exit ${result.code} ${result.stderr.slice(0, 500)}`);
+    rows.push({ count, peakRssMb: result.peakRssMb, filesPerSecond: count / (result.wallMs / 1000) });
+    log(`--check --files-from, ${String(count).padStart(6)} paths: ${result.peakRssMb.toFixed(0)} MB peak RSS, ${(count / (result.wallMs / 1000)).toFixed(0)} files/s`);
+  }
+  return rows;
+}
+
+async function versionRun() {
+  const walls = [];
+  for (let i = 0; i < VERSION_RUNS; i++) walls.push((await measure(node, [exifFix, '--version'])).wallMs);
+  const ms = median(walls);
+  log(`exif-fix --version: median ${ms.toFixed(0)} ms of ${VERSION_RUNS} runs`);
+  return { medianMs: ms, runs: walls };
+}
+
+const fmt = (v, digits) => v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+function markdown({ info, started, loadBefore, loadAfter, photoSource, photoBytes, photoRows, checkRows, memoryRows, version, targets, totalSeconds }) {
+  const base = photoRows.find((r) => r.id === 'exif-fix');
+  const never = photoRows.find((r) => r.id === 'exif-fix-never');
+  const checkBase = checkRows.find((r) => r.ours);
+  const lines = [
+    '# exif-fix benchmark',
+    '',
+    `Generated by \`npm run bench${quick ? ' -- --quick' : ''}\` on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC in ${Math.round(totalSeconds)} s.`,
+    '',
+    `Machine: ${info.cpu}, ${info.cores} cores, ${info.ramGb} GB RAM, ${info.os}; Node ${info.node}, sharp ${info.sharp}, libvips ${info.vips}${info.libjpeg ? ` (${info.libjpeg})` : ''}. Load average (1, 5, 15 min) before: ${loadBefore}; after: ${loadAfter}.`,
+    '',
+    `## ${photoRows[0]?.files ?? 0} phone photos`,
+    '',
+    photoSource,
+    `Total ${fmt(mb(photoBytes), 0)} MB. Each tool runs as one command on a fresh copy; wall clock${repeat > 1 ? ` (median of ${repeat})` : ''}; peak RSS of the whole process tree. ✓: every output stored upright and matching the input's picture.`,
+    '',
+    '| tool | files/s | MB/s | peak RSS | vs exif-fix | vs `--lossless never` | upright |',
+    '|---|---:|---:|---:|---:|---:|:---:|',
+    ...photoRows.map((r) => `| ${r.ours ? `**${r.label}**` : r.label} | ${fmt(r.filesPerSecond, 2)} | ${fmt(r.mbPerSecond, 1)} | ${fmt(r.peakRssMb, 0)} MB | ${fmt(r.filesPerSecond / base.filesPerSecond, 2)}× | ${fmt(r.filesPerSecond / never.filesPerSecond, 2)}× | ${r.failures.length ? `✗ (${r.failures.length})` : '✓'} |`),
+    '',
+    `## \`--check\`: ${checkBase?.files ?? 0} small upright JPEGs in 30 directories`,
+    '',
+    `Median of ${CHECK_RUNS} runs. ✓: lists exactly the sideways photos of the photo set, and none of the small files.`,
+    '',
+    '| tool | files/s | peak RSS | vs exif-fix --check | correct |',
+    '|---|---:|---:|---:|:---:|',
+    ...checkRows.map((r) => `| ${r.ours ? `**${r.label}**` : r.label} | ${fmt(r.filesPerSecond, 0)} | ${fmt(r.peakRssMb, 0)} MB | ${fmt(r.filesPerSecond / checkBase.filesPerSecond, 2)}× | ${r.failures.length ? '✗' : '✓'} |`),
+    '',
+    '## Memory as the file count grows',
+    '',
+    '`exif-fix --check --quiet --files-from list`, the list naming distinct hard links to the small files.',
+    '',
+    '| paths | peak RSS | files/s |',
+    '|---:|---:|---:|',
+    ...memoryRows.map((r) => `| ${fmt(r.count, 0)} | ${fmt(r.peakRssMb, 0)} MB | ${fmt(r.filesPerSecond, 0)} |`),
+    '',
+    `\`exif-fix --version\`: median ${fmt(version.medianMs, 0)} ms of ${VERSION_RUNS} runs.`,
+    '',
+    '## Targets',
+    '',
+    '| target | measured | holds |',
+    '|---|---|:---:|',
+    ...targets.map((t) => `| ${t.name} | ${t.measured} | ${t.ok ? '✓' : '✗'} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function main() {
+  const startedAt = Date.now();
+  const started = new Date();
+  const loadBefore = loadAverage();
+  const info = machine();
+  log(`machine: ${info.cpu}, ${info.cores} cores, ${info.ramGb} GB, Node ${info.node}, sharp ${info.sharp}, libvips ${info.vips}; load ${loadBefore}`);
+
+  let photos;
+  let photoSource;
+  if (photoDirArg) {
+    photos = jpegsIn(path.resolve(photoDirArg));
+    if (photos.length === 0) throw new Error(`No JPEGs in \`${photoDirArg}\``);
+    photoSource = `JPEGs from \`${photoDirArg}\`.`;
+  } else {
+    log(`corpus: ${PHOTO_COUNT} photos (generated once, then reused) ...`);
+    photos = (await ensurePhotos(sharp, path.join(work, 'corpus', 'photos'), 40, log)).slice(0, PHOTO_COUNT);
+    photoSource = 'Generated (bench/corpus.js): 4032×3024 baseline 4:2:0 JPEGs at quality 92 with standard Huffman tables and EXIF, photo-like texture; orientation 6 for half, 1 for a quarter, 3 and 8 for the rest.';
+  }
+  const smallDir = path.join(work, 'corpus', `small-${SMALL_COUNT}`);
+  await ensureSmall(sharp, smallDir, SMALL_COUNT);
+  const photoBytes = photos.reduce((sum, f) => sum + statSync(f).size, 0);
+  const refs = new Map();
+  for (const f of photos) refs.set(f, await reference(sharp, f));
+
+  log('\nphotos:');
+  const photoRows = await photoRun(photos, refs);
+  log('\n--check:');
+  const checkRows = await checkRun(smallDir, SMALL_COUNT, photos, refs);
+  log('\nmemory:');
+  const memoryRows = await memoryRun(smallDir);
+  const version = await versionRun();
+
+  const by = (id) => photoRows.find((r) => r.id === id);
+  const never = by('exif-fix-never');
+  const targets = [];
+  const ratioTarget = (name, a, b, min) => {
+    if (!a || !b) return;
+    const ratio = a.filesPerSecond / b.filesPerSecond;
+    targets.push({ name, measured: `${fmt(ratio, 2)}× (${fmt(a.filesPerSecond, 2)} vs ${fmt(b.filesPerSecond, 2)} files/s)`, ok: ratio >= min && !a.failures.length });
+  };
+  ratioTarget('`--lossless never` ≥ 2× plain sharp (files/s)', never, by('sharp'), 2);
+  ratioTarget('`--lossless never` ≥ 1.5× Pillow (files/s)', never, by('pillow'), 1.5);
+  const check = checkRows.find((r) => r.ours);
+  const exiftool = checkRows.find((r) => r.id === 'exiftool');
+  targets.push({ name: '`--check` ≥ 5,000 files/s', measured: `${fmt(check.filesPerSecond, 0)} files/s`, ok: check.filesPerSecond >= 5000 && !check.failures.length });
+  if (exiftool) ratioTarget('`--check` ≥ 5× exiftool', check, exiftool, 5);
+  for (const r of [by('exif-fix'), never]) targets.push({ name: `peak RSS ≤ 600 MB (${r.label}, default concurrency)`, measured: `${fmt(r.peakRssMb, 0)} MB`, ok: r.peakRssMb <= 600 });
+  const first = memoryRows[0];
+  const last = memoryRows[memoryRows.length - 1];
+  const perThousand = (last.peakRssMb - first.peakRssMb) / ((last.count - first.count) / 1000);
+  targets.push({
+    name: `memory flat from ${fmt(first.count, 0)} to ${fmt(last.count, 0)} paths (< 0.5 MB more per 1,000 paths)`,
+    measured: `${fmt(first.peakRssMb, 0)} → ${fmt(last.peakRssMb, 0)} MB (${fmt(perThousand, 2)} MB per 1,000)`,
+    ok: perThousand < 0.5,
+  });
+  targets.push({ name: '`exif-fix --version` ≤ 150 ms (median)', measured: `${fmt(version.medianMs, 0)} ms`, ok: version.medianMs <= 150 });
+
+  const loadAfter = loadAverage();
+  const totalSeconds = (Date.now() - startedAt) / 1000;
+  const md = markdown({ info, started, loadBefore, loadAfter, photoSource, photoBytes, photoRows, checkRows, memoryRows, version, targets, totalSeconds });
+  writeFileSync(path.join(here, 'results.md'), md);
+  const svg = barChart(
+    [
+      { title: `${photos.length} × 12 MP phone photos: files/s (higher is better)`, bars: photoRows.map((r) => ({ label: r.label, value: r.filesPerSecond, highlight: r.ours, note: r.failures.length ? '✗ wrong output' : '' })) },
+      { title: `--check on ${SMALL_COUNT.toLocaleString('en-US')} small JPEGs: files/s`, bars: checkRows.map((r) => ({ label: r.label, value: r.filesPerSecond, highlight: r.ours, note: r.failures.length ? '✗ wrong' : '' })) },
+    ],
+    { caption: `${info.cpu}, ${info.cores} cores; Node ${info.node}, sharp ${info.sharp}, libvips ${info.vips}; ${started.toISOString().slice(0, 10)}` },
+  );
+  writeFileSync(path.join(here, 'chart.svg'), svg);
+  mkdirSync(work, { recursive: true });
+  writeFileSync(path.join(work, 'results.json'), JSON.stringify({ info, started, loadBefore, loadAfter, photoRows, checkRows, memoryRows, version, targets }, null, 1));
+
+  process.stdout.write(`\n${md}\n`);
+  log(`wrote bench/results.md and bench/chart.svg in ${Math.round(totalSeconds)} s`);
+  const wrong = [...photoRows, ...checkRows].filter((r) => r.ours && r.failures.length);
+  if (wrong.length) {
+    for (const r of wrong) log(`${r.label}: wrong outputs:\n  ${r.failures.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
