@@ -76,10 +76,17 @@ export const JPEGTRAN_ARGS: Record<Orientation, string[]> = {
   8: ['-rotate', '270'],
 };
 
-/** Runs `jpegtran -perfect -copy all` with the transform for `o` on a file. */
+/** Runs `jpegtran -perfect -optimize -copy all` with the transform for `o` on a file. */
 export function jpegtran(file: string, o: Orientation): Buffer {
   requireTool('jpegtran');
-  return execFileSync('jpegtran', ['-perfect', '-copy', 'all', ...JPEGTRAN_ARGS[o], file], { maxBuffer: 1 << 28 });
+  return execFileSync('jpegtran', ['-perfect', '-optimize', '-copy', 'all', ...JPEGTRAN_ARGS[o], file], { maxBuffer: 1 << 28 });
+}
+
+/** The bytes from the first SOS marker to the end of the file: scan header, entropy-coded data, EOI. */
+export function scanBytes(jpeg: Uint8Array): Buffer {
+  const sos = headerSegments(jpeg).find((s) => s.marker === 0xda);
+  if (!sos) throw new Error('no SOS marker');
+  return Buffer.from(jpeg.subarray(sos.bytes.byteOffset - jpeg.byteOffset));
 }
 
 /** Decodes with sharp to raw interleaved pixels. */

@@ -43,6 +43,8 @@ export interface EncodeJob {
   /** APPn/COM segments written right after SOI, byte for byte. */
   readonly metadata: readonly Uint8Array[];
   readonly perm: BlockPermutation;
+  /** Huffman table (0 or 1) per component (markers.ts huffmanTableChoice). */
+  readonly huffmanTables: readonly number[];
 }
 
 
@@ -258,10 +260,9 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
   const interleaved = n > 1 && mcuBlocks <= 10;
   const mcusX = Math.ceil(job.width / (8 * maxH));
   const mcusY = Math.ceil(job.height / (8 * maxV));
-  // Component 0 (luma, or C of CMYK) uses tables 0; the others share tables 1 (baseline allows two).
-  const tableOf: number[] = comps.map((_, i) => (i === 0 ? 0 : 1));
+  const tableOf = job.huffmanTables;
   const scans: Array<{ comps: EncodeComponent[]; tables: number[] }> = interleaved
-    ? [{ comps: [...comps], tables: tableOf }]
+    ? [{ comps: [...comps], tables: [...tableOf] }]
     : comps.map((c, i) => ({ comps: [c], tables: [tableOf[i]] }));
 
   // Pass 1: symbols and their statistics.

@@ -10,6 +10,7 @@
 import { decodeJpeg, type DecodedJpeg } from './decode.js';
 import { LosslessError } from './errors.js';
 import { encodeBaseline, type EncodeComponent } from './encode.js';
+import { huffmanTableChoice } from './markers.js';
 import { blockMapping, blockPermutation, swapsAxes, TRANSFORM_NAME, transposeTable } from './transform.js';
 
 /** EXIF orientation value 1-8 (EXIF 2.32, tag 0x0112). */
@@ -104,7 +105,9 @@ export function checkPerfect(width: number, height: number, maxH: number, maxV: 
  * Input: baseline (SOF0), extended 8-bit Huffman (SOF1) or progressive Huffman (SOF2), 1, 3
  * or 4 components, any sampling factors, any restart interval. Output: a baseline sequential
  * JPEG (SOF1 only if a quantization table has 16-bit entries) with one interleaved scan,
- * optimized Huffman tables and no restart markers.
+ * optimized Huffman tables and no restart markers. The tables are built and assigned to the
+ * components as libjpeg does, so the entropy-coded data is byte for byte what
+ * `jpegtran -perfect -optimize` writes for the same transform.
  *
  * Metadata: every APPn and COM segment is copied byte for byte and in file order right after
  * SOI (the EXIF orientation tag is NOT changed here). DQT, DHT, SOF, SOS and DRI are
@@ -156,6 +159,7 @@ function encodeTransformed(dec: DecodedJpeg, o: Orientation): Uint8Array {
     width: swap ? dec.height : dec.width,
     height: swap ? dec.width : dec.height,
     comps, quantTables, metadata: dec.metadata, perm: blockPermutation(o),
+    huffmanTables: huffmanTableChoice(dec.metadata, dec.comps.map((c) => c.id)),
   });
 }
 
