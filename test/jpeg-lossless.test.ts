@@ -78,6 +78,7 @@ const SAMPLES: Sample[] = [
     return cjpeg(dir, n, w, h, false, ['-quality', '90', '-scans', script]);
   } },
   { name: '16-bit quantization tables, SOF1 (cjpeg -quality 3)', make: (w, h, n) => cjpeg(dir, n, w, h, false, ['-quality', '3']) },
+  { name: 'RGB without colour transform, Adobe transform 0 (cjpeg -rgb)', make: (w, h, n) => cjpeg(dir, n, w, h, false, ['-quality', '90', '-rgb']) },
   { name: 'grayscale baseline (cjpeg)', make: (w, h, n) => cjpeg(dir, n, w, h, true, ['-quality', '90']) },
   { name: 'grayscale progressive, restart every 5 blocks (cjpeg)', make: (w, h, n) => cjpeg(dir, n, w, h, true, ['-quality', '90', '-progressive', '-restart', '5B']) },
 ];
@@ -212,6 +213,26 @@ describe('checkPerfect', () => {
   });
 });
 
+describe('readCoefficients', () => {
+  it('reports the blocks that hold samples (libjpeg width_in_blocks), without the MCU padding', async () => {
+    // 4:2:0 at 72x40: luma 9x5 blocks; chroma 36x20 samples, so 5x3 blocks, while whole MCUs
+    // would make the grids 10x6 and 5x3.
+    const c = readCoefficients(await sharpJpeg(72, 40, { chromaSubsampling: '4:2:0' }));
+    const maxH = Math.max(...c.components.map((x) => x.h));
+    const maxV = Math.max(...c.components.map((x) => x.v));
+    for (const comp of c.components) {
+      expect(comp.blocksWide).toBe(Math.ceil(Math.ceil((72 * comp.h) / maxH) / 8));
+      expect(comp.blocksHigh).toBe(Math.ceil(Math.ceil((40 * comp.v) / maxV) / 8));
+      expect(comp.coefficients.length).toBe(comp.blocksWide * comp.blocksHigh * 64);
+    }
+    expect(c.components.map((x) => [x.blocksWide, x.blocksHigh])).toEqual([[9, 5], [5, 3], [5, 3]]);
+  });
+
+  it('throws an Error with the refusal on unsupported input', () => {
+    expect(() => readCoefficients(new Uint8Array([0xff, 0xd8, 0xff, 0xd9]))).toThrow(/no frame header/);
+  });
+});
+
 describe('metadata', () => {
   it('carries every APPn and COM segment over byte for byte and in order, Adobe APP14 included', async () => {
     const base = await sharpJpeg(W, H, { chromaSubsampling: '4:2:0' });
@@ -286,6 +307,12 @@ describe('refusals', () => {
     const two = Buffer.from(baseline);
     two[at + 9] = 2;
     expect(transformJpegLossless(two, 6)).toMatchObject({ ok: false, refusal: 'components' });
+  });
+
+  it('refuses a height defined by a DNL marker (height 0 in the frame header)', () => {
+    const dnl = Buffer.from(baseline);
+    dnl.writeUInt16BE(0, sofOffset(dnl) + 5);
+    expect(transformJpegLossless(dnl, 6)).toMatchObject({ ok: false, refusal: 'lossless-sof3' });
   });
 
   it('refuses truncated files as corrupt, wherever they are cut', () => {
