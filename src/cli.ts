@@ -28,6 +28,12 @@ function shardArgument(value: string): { index: number; count: number } {
   return { index, count };
 }
 
+function kptShape(value: string): [number, 2 | 3] {
+  const m = /^(\d+),([23])$/.exec(value);
+  if (!m || Number(m[1]) < 1) throw new InvalidArgumentError(`Expected k,d with k >= 1 and d 2 or 3 for --yolo-kpt-shape but received ${value}`);
+  return [Number(m[1]), Number(m[2]) as 2 | 3];
+}
+
 /** Options as commander parses them. */
 interface CliOptions {
   out?: string;
@@ -47,6 +53,11 @@ interface CliOptions {
   concurrency: number;
   limitInputPixels: number;
   quiet?: boolean;
+  annotations?: 'yolo' | 'coco' | 'voc' | 'labelme';
+  annotationsSpace?: 'stored' | 'displayed';
+  coco?: string;
+  cocoOut?: string;
+  yoloKptShape?: [number, 2 | 3];
 }
 
 /** Streams the CLI writes to; the process's by default, replaceable in tests. */
@@ -78,6 +89,11 @@ function buildProgram(io: CliIo): Command {
     .addOption(new Option('--lossless <mode>', 'JPEG: lossless DCT transform where perfect (auto), only lossless (always), or always re-encode (never)').choices(['auto', 'always', 'never']).default('auto'))
     .option('-c, --concurrency <n>', 'files processed at once', integer('--concurrency', 1), os.availableParallelism())
     .option('--limit-input-pixels <n>', 'refuse images whose header declares more pixels (0: no limit)', integer('--limit-input-pixels', 0), 0x3fff * 0x3fff)
+    .addOption(new Option('--annotations <format>', 'transform the labels of each image with it').choices(['yolo', 'coco', 'voc', 'labelme']))
+    .addOption(new Option('--annotations-space <space>', 'where the labels were drawn: on the stored pixels, or on the upright (displayed) view').choices(['stored', 'displayed']))
+    .option('--coco <file>', 'with --annotations coco: the COCO JSON file to rewrite')
+    .option('--coco-out <file>', 'with --annotations coco: where to write it (default: <out>/<name>, or in place)')
+    .option('--yolo-kpt-shape <k,d>', 'with --annotations yolo: pose labels with k keypoints of d (2 or 3) values', kptShape)
     .option('-q, --quiet', 'print only failures and the summary; no progress bar')
     .addHelpText('after', '\nExit codes: 0 all fine, 1 a file failed (or --check found files to fix), 2 usage error, 130/143 interrupted.')
     .exitOverride()
@@ -157,6 +173,9 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   if (pipe && (o.check || o.inPlace || o.out || o.dryRun || o.filesFrom || o.shard)) return usage('- (stdin to stdout) takes no --check, --in-place, --out, --dry-run, --files-from or --shard');
   if (!pipe && !o.check && !o.out && !o.inPlace) return usage('expected --out <dir> or --in-place');
   if (!pipe && paths.length === 0 && !o.filesFrom) return usage('expected at least one path');
+  if (o.annotations && (pipe || o.check || o.dryRun)) return usage('--annotations goes with --out or --in-place, not with -, --check or --dry-run');
+  if (o.annotations && !o.annotationsSpace) return usage('--annotations needs --annotations-space stored|displayed');
+  if (!o.annotations && (o.annotationsSpace || o.coco || o.cocoOut || o.yoloKptShape)) return usage('--annotations-space, --coco, --coco-out and --yolo-kpt-shape go with --annotations');
 
   // Signals are caught from here on: the first one stops scheduling new files and lets the
   // summary print (exit 130/143); a second one ends the process at once (the default action).
@@ -184,6 +203,24 @@ async function main(o: CliOptions, paths: string[], io: CliIo, controller: Abort
   };
   const lib = await import('./index.js');
   const started = performance.now();
+  const annotationOptions = o.annotations
+    ? {
+        format: o.annotations,
+        space: o.annotationsSpace as 'stored' | 'displayed',
+        coco: o.coco,
+        cocoOut: o.cocoOut,
+        yoloKptShape: o.yoloKptShape,
+        out: o.out,
+        concurrency: o.concurrency,
+      }
+    : undefined;
+  if (annotationOptions) {
+    try {
+      lib.validateAnnotationOptions(annotationOptions);
+    } catch (error) {
+      return usage((error as Error).message);
+    }
+  }
 
   if (paths.includes('-')) {
     const input = await readAll(io.stdin);
@@ -214,8 +251,10 @@ async function main(o: CliOptions, paths: string[], io: CliIo, controller: Abort
   const showProgress = Boolean(io.stderr.isTTY) && !o.quiet;
   const progress = showProgress ? new (await import('./progress.js')).Progress(io.stderr) : undefined;
   const results: FileResult[] = [];
+  // Only failures are kept for the summary, so memory stays flat over huge runs; the label
+  // step needs every result.
   const keep = (r: FileResult) => {
-    if (r.action === 'failed' || r.action === 'needs-fix') results.push(r);
+    if (annotationOptions || r.action === 'failed' || r.action === 'needs-fix') results.push(r);
   };
   const counts = { total: 0, rotated: 0, metadata: 0, upright: 0, skipped: 0, existing: 0, needsFix: 0, failed: 0 };
   const tally = (r: FileResult) => {
@@ -258,13 +297,16 @@ async function main(o: CliOptions, paths: string[], io: CliIo, controller: Abort
     if (o.check) await lib.check(paths, common);
     else await lib.normalize(paths, { ...common, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, lossless: o.lossless });
     progress?.stop();
-    const summary: Summary = { ...counts, elapsedMs: performance.now() - started };
     const signal = signalled();
+    const labels = annotationOptions && !signal ? await labelStep(lib, annotationOptions, results, o, io, report) : undefined;
+    const summary: Summary = { ...counts, elapsedMs: performance.now() - started };
     code = signal ? (signal === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary);
-    const summaryRecord = `${JSON.stringify({ type: 'summary', ...summary, elapsedMs: Math.round(summary.elapsedMs), exitCode: code })}\n`;
+    if (code === 0 && labels && labels.failed > 0) code = lib.EXIT.failed;
+    const summaryRecord = `${JSON.stringify({ type: 'summary', ...summary, elapsedMs: Math.round(summary.elapsedMs), ...(labels ? { annotations: { images: labels.images, labelled: labels.labelled, filesChanged: labels.filesChanged, shapes: labels.shapes, failed: labels.failed } } : {}), exitCode: code })}\n`;
     report?.write(summaryRecord);
     if (o.json) io.stdout.write(summaryRecord);
     const lines = o.check ? checkSummary(summary, results, fixCommand) : lib.formatSummary(summary, results);
+    if (labels) lines.push(...labels.lines);
     if (signal) lines.unshift(`exif-fix: interrupted by ${signal}; stopped scheduling new files`);
     io.stderr.write(`${lines.join('\n')}\n`);
   } catch (error) {
@@ -279,6 +321,56 @@ async function main(o: CliOptions, paths: string[], io: CliIo, controller: Abort
   }
   if (report) await new Promise((resolve) => report.end(resolve));
   return code;
+}
+
+/** Counts of the label step, for the summary. */
+interface LabelCounts {
+  readonly images: number;
+  readonly labelled: number;
+  readonly filesChanged: number;
+  readonly shapes: number;
+  readonly failed: number;
+  readonly lines: string[];
+}
+
+/**
+ * Transforms the labels of every image of the run (`--annotations`) and reports per image: one
+ * stdout line per image whose label files changed (or an NDJSON `annotations` record), one
+ * failure line per image whose labels could not be handled.
+ */
+async function labelStep(
+  lib: typeof import('./index.js'),
+  options: import('./index.js').AnnotationOptions,
+  results: readonly FileResult[],
+  o: CliOptions,
+  io: CliIo,
+  report: WriteStream | undefined,
+): Promise<LabelCounts> {
+  const records = await lib.transformAnnotations(results, options);
+  let labelled = 0;
+  let filesChanged = 0;
+  let shapes = 0;
+  const failures: string[] = [];
+  for (const r of records) {
+    if (r.files.length > 0) labelled++;
+    const changed = r.files.filter((f) => f.changed);
+    filesChanged += changed.length;
+    for (const f of r.files) shapes += f.shapes;
+    if (r.error) failures.push(`  failed labels: \`${r.image}\`: ${r.error}`);
+    const json = `${JSON.stringify({ type: 'annotations', ...r })}\n`;
+    report?.write(json);
+    if (o.json) io.stdout.write(json);
+    else if (!o.quiet && changed.length > 0) {
+      const what = changed.map((f) => `${f.output} (${f.shapes} shape${f.shapes === 1 ? '' : 's'})`).join(', ');
+      io.stdout.write(`labels ${r.transformed ? 'transformed' : 'updated'} for ${r.image}: ${what}\n`);
+    }
+    if (!o.quiet) for (const w of r.warnings) io.stderr.write(`warning: labels of \`${r.image}\`: ${w}\n`);
+  }
+  const lines = [
+    `exif-fix: labels found for ${labelled} of ${records.length} images; ${filesChanged} label files changed (${shapes} shapes); ${failures.length} failed`,
+    ...failures,
+  ];
+  return { images: records.length, labelled, filesChanged, shapes, failed: failures.length, lines };
 }
 
 function checkSummary(summary: Summary, results: readonly FileResult[], fixCommand: string): string[] {

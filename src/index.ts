@@ -22,6 +22,8 @@ export type { DiscoverOptions, PlannedFile, Shard } from './discover.js';
 export { DEFAULT_LIMIT_INPUT_PIXELS, check, normalize, normalizeBuffer, normalizeFile } from './run.js';
 export type { CheckOptions, FileOptions, NormalizeOptions, WalkOptions } from './run.js';
 export type { LosslessMode } from './pixels/index.js';
+export { transformAnnotations, validateAnnotationOptions } from './annotations/index.js';
+export type { AnnotationFile, AnnotationFormat, AnnotationOptions, AnnotationRecord, AnnotationSpace } from './annotations/index.js';
 
 /** What {@link readOrientation} finds in a file. */
 export interface OrientationReading {

@@ -116,7 +116,13 @@ const SPACES: readonly AnnotationSpace[] = ['stored', 'displayed'];
 /** Label files larger than this are refused (a label file is text; this guards memory). */
 const MAX_LABEL_BYTES = 256 * 1024 * 1024;
 
-function validate(options: AnnotationOptions): void {
+/**
+ * Checks annotation options before any work, so the CLI can refuse them with exit 2.
+ *
+ * @param options - see {@link AnnotationOptions}.
+ * @throws {ExifFixError} code `'usage'` naming the bad option.
+ */
+export function validateAnnotationOptions(options: AnnotationOptions): void {
   const usage = (m: string) => new ExifFixError(m, 'usage');
   if (!FORMATS.includes(options.format)) throw usage(invalidParameterMessage('one of yolo, coco, voc, labelme', 'annotations', options.format));
   if (!SPACES.includes(options.space)) throw usage(invalidParameterMessage('one of stored, displayed', 'annotations-space', options.space));
@@ -163,7 +169,7 @@ function contextOf(result: FileResult, space: AnnotationSpace): ImageContext | s
  * for (const r of records) if (r.error) console.error(`${r.image}: ${r.error}`);
  */
 export async function transformAnnotations(results: readonly FileResult[], options: AnnotationOptions): Promise<AnnotationRecord[]> {
-  validate(options);
+  validateAnnotationOptions(options);
   const images = results.filter((r) => r.action !== 'failed' && r.action !== 'skipped');
   if (options.format === 'coco') return transformCoco(images, options);
   return transformPerImage(images, options, options.format);
