@@ -183,3 +183,66 @@ describe('JPEG re-encoding', () => {
     expect((await sharp(out).metadata()).height).toBe(40);
   });
 });
+
+describe('MPO (multi-picture) files', () => {
+  /** An APP2 MPF segment listing two images (CIPA DC-007), with room for the entries. */
+  function mpfSegment(sizeA: number, sizeB: number, offsetB: number): Buffer {
+    const tiff = Buffer.alloc(8 + 2 + 3 * 12 + 4 + 32);
+    tiff.write('II', 0, 'latin1');
+    tiff.writeUInt16LE(42, 2);
+    tiff.writeUInt32LE(8, 4);
+    tiff.writeUInt16LE(3, 8);
+    const entry = (i: number, tag: number, type: number, count: number, value: number | Buffer) => {
+      const at = 10 + i * 12;
+      tiff.writeUInt16LE(tag, at);
+      tiff.writeUInt16LE(type, at + 2);
+      tiff.writeUInt32LE(count, at + 4);
+      if (typeof value === 'number') tiff.writeUInt32LE(value, at + 8);
+      else value.copy(tiff, at + 8);
+    };
+    entry(0, 0xb000, 7, 4, Buffer.from('0100', 'latin1'));
+    entry(1, 0xb001, 4, 1, 2);
+    entry(2, 0xb002, 7, 32, 8 + 2 + 36 + 4);
+    const entries = 8 + 2 + 36 + 4;
+    tiff.writeUInt32LE(0x20030000, entries);
+    tiff.writeUInt32LE(sizeA, entries + 4);
+    tiff.writeUInt32LE(0, entries + 8);
+    tiff.writeUInt32LE(0x00020002, entries + 16);
+    tiff.writeUInt32LE(sizeB, entries + 20);
+    tiff.writeUInt32LE(offsetB, entries + 24);
+    const payload = Buffer.concat([Buffer.from('MPF\0', 'latin1'), tiff]);
+    const head = Buffer.from([0xff, 0xe2, 0, 0]);
+    head.writeUInt16BE(payload.length + 2, 2);
+    return Buffer.concat([head, payload]);
+  }
+
+  function entriesOf(file: Buffer): Array<{ size: number; offset: number; header: number }> {
+    const header = file.indexOf('MPF\0', 0, 'latin1') + 4;
+    const at = header + 8 + 2 + 36 + 4;
+    return [0, 1].map((i) => ({ size: file.readUInt32LE(at + i * 16 + 4), offset: file.readUInt32LE(at + i * 16 + 8), header }));
+  }
+
+  it('keeps the second image reachable through the MPF index after the first is rotated', async () => {
+    const dir = await tempDir();
+    const a = await sharp({ create: { width: 40, height: 24, channels: 3, background: '#c33' } }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    const b = await sharp({ create: { width: 40, height: 24, channels: 3, background: '#33c' } }).withMetadata({ orientation: 6 }).jpeg().toBuffer();
+    // Insert the MPF segment after the EXIF segment of A, then fill in sizes and offsets.
+    const exifEnd = 2 + 2 + a.readUInt16BE(4);
+    const provisional = mpfSegment(0, 0, 0);
+    const sizeA = a.length + provisional.length;
+    const header = exifEnd + 4 + 4;
+    const mpo = Buffer.concat([a.subarray(0, exifEnd), mpfSegment(sizeA, b.length, sizeA - header), a.subarray(exifEnd), b]);
+    expect(mpo.subarray(entriesOf(mpo)[1].offset + header, entriesOf(mpo)[1].offset + header + b.length)).toEqual(b);
+
+    const input = path.join(dir, 'stereo.mpo');
+    await import('node:fs/promises').then((fs) => fs.writeFile(input, mpo));
+    const result = await normalizeFile(input, path.join(dir, 'out.mpo'));
+    expect(result.action).toBe('rotated');
+    const out = await readFile(path.join(dir, 'out.mpo'));
+    const [first, second] = entriesOf(out);
+    expect(first.offset).toBe(0);
+    expect(out.subarray(first.size - 2, first.size)).toEqual(Buffer.from([0xff, 0xd9]));
+    expect(out.subarray(second.header + second.offset, second.header + second.offset + second.size)).toEqual(b);
+    expect((await sharp(out).metadata()).width).toBe(24);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
-import { patchExif, readExifOrientation } from '../metadata/tiff.js';
+import { parseTiff, patchExif, readExifOrientation, readIfd, TiffView } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import type { Orientation } from '../orientation.js';
 import { transformThumbnail } from '../pixels/thumbnail.js';
@@ -14,6 +14,9 @@ import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructur
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
 const XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
+const MPF_HEADER = Buffer.from('MPF\0', 'latin1');
+/** MP Entry tag of the MP Index IFD (CIPA DC-007 section 5.2.3.3). */
+const MP_ENTRY = 0xb002;
 /** The largest EXIF TIFF structure an APP1 segment can hold: 65535 - 2 (length) - 6 ("Exif\0\0"). */
 const MAX_EXIF_LENGTH = 65527;
 
@@ -190,7 +193,48 @@ async function writeJpeg(original: Uint8Array, info: JpegInfo, pixels: EncodedPi
     }
   }
   parts.push(original.subarray(info.structure.eoiEnd));
-  return concat(parts);
+  const out = concat(parts);
+  if (pixels && info.structure.eoiEnd < original.length) relocateMpfImages(original, info.structure, out, context.warnings);
+  return out;
+}
+
+/** Offset of the MPF TIFF header (after "MPF\0") in an APP2 segment of `bytes`, or -1. */
+function mpfHeader(bytes: Uint8Array, segments: readonly JpegSegment[]): number {
+  for (const seg of segments) {
+    if (seg.marker === 0xda) break;
+    if (seg.marker === 0xe2 && startsWith(bytes, seg.dataOffset, MPF_HEADER)) return seg.dataOffset + MPF_HEADER.length;
+  }
+  return -1;
+}
+
+/**
+ * MPO files (CIPA DC-007) put further images after the first one's EOI and list them in the
+ * first image's APP2 MPF segment, with offsets from the MPF header. When the first image changes
+ * size, those offsets move: this patches the MP Entries of `out` in place (the first entry's size,
+ * the others' offsets) so they point at the same images again. Their bytes are kept as they were.
+ */
+function relocateMpfImages(original: Uint8Array, structure: JpegStructure, out: Uint8Array, warnings: string[]): void {
+  const oldHeader = mpfHeader(original, structure.segments);
+  if (oldHeader < 0) return;
+  try {
+    const fresh = parseJpeg(out, { headerOnly: true });
+    const newHeader = mpfHeader(out, fresh.segments);
+    const newEoiEnd = out.length - (original.length - structure.eoiEnd);
+    const delta = newEoiEnd - newHeader - (structure.eoiEnd - oldHeader);
+    const tiff = out.subarray(newHeader, fresh.segments.find((g) => g.dataOffset + MPF_HEADER.length === newHeader)!.end);
+    const view = new TiffView(tiff, parseTiff(tiff).littleEndian);
+    const ifd = readIfd(view, view.u32(4));
+    const entry = ifd.entries.get(MP_ENTRY);
+    if (!entry) return;
+    for (let i = 0; i + 16 <= entry.byteLength; i += 16) {
+      const at = entry.valueOffset + i;
+      const offset = view.u32(at + 8);
+      if (offset === 0) view.view.setUint32(at + 4, newEoiEnd, view.littleEndian);
+      else view.view.setUint32(at + 8, offset + delta, view.littleEndian);
+    }
+  } catch (error) {
+    warnings.push(`the MPF index could not be updated (${(error as Error).message}); further images may be unreachable`);
+  }
 }
 
 /**
