@@ -53,6 +53,12 @@ export interface DecodedComponent {
    * possible with hostile data; the encoder skips such zeros.
    */
   readonly nz: Int32Array;
+  /**
+   * Progressive files only (else empty): the same kind of map in the file's own zigzag order
+   * (bit `31 - (k & 31)` of word `k >> 5`), so refinement scans find the nonzero coefficients
+   * that need correction bits without testing every coefficient of the band.
+   */
+  readonly nzIn: Int32Array;
   /** Quantization table (natural order) latched at the component's first scan. */
   quant: Uint16Array | undefined;
 }
@@ -230,7 +236,8 @@ function parseFrame(data: Uint8Array, s: number, e: number, marker: number, file
   const comps: DecodedComponent[] = raw.map((c, i) => ({
     ...c, ...dims[i], sx: columnMajor ? dims[i].ph : 1, sy: columnMajor ? 1 : dims[i].pw,
     coef: new Int16Array(dims[i].pw * dims[i].ph * 64),
-    nz: new Int32Array(dims[i].pw * dims[i].ph * 2), quant: undefined,
+    nz: new Int32Array(dims[i].pw * dims[i].ph * 2),
+    nzIn: new Int32Array(marker === M.SOF2 ? dims[i].pw * dims[i].ph * 2 : 0), quant: undefined,
   }));
   return {
     width, height, components: n, maxH, maxV, progressive: marker === M.SOF2, comps, mcusX, mcusY,
@@ -449,6 +456,7 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
   const zz = ZIGZAG;
   const scale = 1 << al;
   const nz = c.nz;
+  const nzIn = c.nzIn;
   const total = c.bw * c.bh;
   let eobrun = 0;
   let left = ri;
@@ -467,6 +475,16 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
     }
     const off = (Math.floor(i / c.bw) * c.sy + (i % c.bw) * c.sx) * 64;
     for (let k = ss; k <= se; k++) {
+      const fe = r.fastAc(ac);
+      if (fe !== 0) {
+        k += (fe >> 4) & 15;
+        if (k > se) throw corrupt('an AC run goes past the end of the spectral band');
+        coef[off + zz[k]] = (fe >> 8) * scale;
+        const q = outPos[k];
+        nz[(off >> 5) + (q >> 5)] |= 1 << (31 - (q & 31));
+        nzIn[(off >> 5) + (k >> 5)] |= 1 << (31 - (k & 31));
+        continue;
+      }
       const rs = r.decode(ac);
       const s = rs & 15;
       const run = rs >> 4;
@@ -476,6 +494,7 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
         coef[off + zz[k]] = r.receiveExtend(s) * scale;
         const q = outPos[k];
         nz[(off >> 5) + (q >> 5)] |= 1 << (31 - (q & 31));
+        nzIn[(off >> 5) + (k >> 5)] |= 1 << (31 - (k & 31));
       } else if (run === 15) {
         k += 15;
       } else {
@@ -499,6 +518,7 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
   const p1 = 1 << al;
   const m1 = -1 << al;
   const nz = c.nz;
+  const nzIn = c.nzIn;
   let eobrun = 0;
   let left = ri;
   let rst = 0;
@@ -509,7 +529,8 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
         left--;
       }
       const off = (by * c.sy + bx * c.sx) * 64;
-      if (eobrun > 0 && nz[off >> 5] === 0 && nz[(off >> 5) + 1] === 0) {
+      const w = off >> 5;
+      if (eobrun > 0 && nzIn[w] === 0 && nzIn[w + 1] === 0) {
         // An all-zero AC block inside an EOB run has no correction bits: O(1), so that hostile
         // files cannot make many refinement scans over a large empty frame expensive.
         eobrun--;
@@ -544,15 +565,26 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
             coef[off + zz[k]] = s;
             const q = outPos[k];
             nz[(off >> 5) + (q >> 5)] |= 1 << (31 - (q & 31));
+            nzIn[w + (k >> 5)] |= 1 << (31 - (k & 31));
           }
         }
       }
       if (eobrun > 0) {
-        // Inside an EOB run only the already nonzero coefficients get correction bits.
-        for (; k <= se; k++) {
-          const p = off + zz[k];
-          const v = coef[p];
-          if (v !== 0 && r.bit() && (v & p1) === 0) coef[p] = v >= 0 ? v + p1 : v + m1;
+        // Inside an EOB run only the already nonzero coefficients get correction bits: visit
+        // the set bits of the map between k and se, in order.
+        if (k <= se) {
+          for (let half = k >> 5; half <= se >> 5; half++) {
+            let m = nzIn[w + half];
+            if (half === k >> 5) m &= -1 >>> (k & 31);
+            if (half === se >> 5 && (se & 31) !== 31) m &= ~(-1 >>> ((se & 31) + 1));
+            while (m !== 0) {
+              const z = Math.clz32(m);
+              m ^= 1 << (31 - z);
+              const p = off + zz[(half << 5) + z];
+              const v = coef[p];
+              if (v !== 0 && r.bit() && (v & p1) === 0) coef[p] = v >= 0 ? v + p1 : v + m1;
+            }
+          }
         }
         eobrun--;
       }
