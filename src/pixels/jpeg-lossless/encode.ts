@@ -3,9 +3,11 @@
  * with optimized Huffman tables: a first pass over the blocks turns them into a compact
  * symbol stream (one Uint32 per Huffman symbol with its extra bits) while counting symbols,
  * the tables are built from the counts (huffman.ts buildOptimalTable, as libjpeg jchuff.c
- * does for `-optimize`), and a second pass turns the stream into bits. The orientation is applied on the fly:
- * every output block is read from its source block through a BlockMapping and a
- * BlockPermutation, so no transformed copy of the coefficients is ever made.
+ * does for `-optimize`), and a second pass turns the stream into bits.
+ *
+ * The orientation is applied on the fly: every output block is read from its source block
+ * through a BlockMapping and a BlockPermutation, so no transformed copy of the coefficients
+ * is ever made.
  */
 import { corrupt } from './errors.js';
 import { buildOptimalTable, type HuffmanEncodeTable } from './huffman.js';
@@ -46,7 +48,6 @@ export interface EncodeJob {
   /** Huffman table (0 or 1) per component (markers.ts huffmanTableChoice). */
   readonly huffmanTables: readonly number[];
 }
-
 
 /*
  * Symbol stream entry layout: bits 0-7 the Huffman symbol (RS for AC, SSSS for DC), bit 8
