@@ -119,11 +119,15 @@ interface Settings {
 /** How much of a file `--check` reads first; a JPEG's orientation places all come before its first scan. */
 const HEAD_BYTES = 256 * 1024;
 
-/** Reads the first {@link HEAD_BYTES} of a file, or all of it when it is smaller. */
-async function readHead(file: string): Promise<{ bytes: Uint8Array; size: number }> {
+/**
+ * Reads the first {@link HEAD_BYTES} of a file, or all of it when it is smaller.
+ *
+ * @param file - path.
+ * @param size - its size in bytes, from the stat already made.
+ */
+async function readHead(file: string, size: number): Promise<Uint8Array> {
   const handle = await open(file, 'r');
   try {
-    const { size } = await handle.stat();
     const length = Math.min(size, HEAD_BYTES);
     const bytes = new Uint8Array(length);
     let offset = 0;
@@ -132,7 +136,7 @@ async function readHead(file: string): Promise<{ bytes: Uint8Array; size: number
       if (bytesRead === 0) break;
       offset += bytesRead;
     }
-    return { bytes: bytes.subarray(0, offset), size };
+    return bytes.subarray(0, offset);
   } finally {
     await handle.close();
   }
@@ -173,12 +177,13 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
   let times = { atimeMs: 0, mtimeMs: 0 };
   let identity = { ino: 0, size: 0, mtimeMs: 0 };
   try {
-    if ((await lstat(sourcePath)).isSymbolicLink()) {
+    let s = await lstat(sourcePath);
+    if (s.isSymbolicLink()) {
       if (!settings.followSymlinks) return fail('is a symbolic link; not followed (use --follow-symlinks)');
       sourcePath = await realpath(sourcePath);
       if (inPlace) targetPath = sourcePath;
+      s = await stat(sourcePath);
     }
-    const s = await stat(sourcePath);
     if (!s.isFile()) return fail('not a regular file');
     mode = s.mode;
     times = { atimeMs: s.atimeMs, mtimeMs: s.mtimeMs };
@@ -188,9 +193,8 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
       if (existing?.isFile() && existing.mtimeMs >= s.mtimeMs) return finish({ action: 'existing' });
     }
     if (settings.check) {
-      const head = await readHead(sourcePath);
-      bytes = head.bytes;
-      size = head.size;
+      size = s.size;
+      bytes = await readHead(sourcePath, size);
     } else {
       bytes = await readFile(sourcePath);
       size = bytes.length;
