@@ -6,6 +6,7 @@
  */
 import { corrupt } from './errors.js';
 import { LOOKAHEAD_BITS, type HuffmanDecodeTable } from './huffman.js';
+import { ZIGZAG } from './tables.js';
 
 const LOOK_MASK = (1 << LOOKAHEAD_BITS) - 1;
 
@@ -62,6 +63,91 @@ export class BitReader {
     this.buf = buf;
     this.cnt = cnt;
     this.pos = pos;
+  }
+
+  /**
+   * Decodes one whole sequential block (T.81 F.2.2.1 and F.2.2.2: DC difference, then AC
+   * run/size symbols up to EOB) with the bit buffer in local variables, which is what makes
+   * baseline decoding fast; the fields are touched once per block.
+   *
+   * @param dc - DC table of the component
+   * @param ac - AC table of the component
+   * @param coef - coefficient storage; the block starts at `off` (natural order, zeroed)
+   * @param pred - the component's DC predictor before this block
+   * @param nz - nonzero map to update (decode.ts DecodedComponent.nz); word pair at off >> 5
+   * @param outPos - output zigzag position per zigzag position (transposed or identity)
+   * @returns the new DC predictor
+   * @throws LosslessError ('corrupt') for bad Huffman codes, categories or runs
+   */
+  decodeBlock(dc: HuffmanDecodeTable, ac: HuffmanDecodeTable, coef: Int16Array, off: number, pred: number,
+    nz: Int32Array, outPos: Int32Array): number {
+    let buf = this.buf;
+    let cnt = this.cnt;
+    if (cnt < 16) { this.buf = buf; this.cnt = cnt; this.fill(); buf = this.buf; cnt = this.cnt; }
+    // DC difference.
+    let s: number;
+    let e = dc.look[(buf >>> (cnt - LOOKAHEAD_BITS)) & LOOK_MASK];
+    if (e !== 0) {
+      cnt -= e >> 8;
+      s = e & 0xff;
+    } else {
+      this.buf = buf; this.cnt = cnt;
+      s = this.decode(dc);
+      buf = this.buf; cnt = this.cnt;
+    }
+    if (s !== 0) {
+      if (s > 15) throw corrupt(`a DC difference category ${s} is out of range`);
+      if (cnt < s) { this.buf = buf; this.cnt = cnt; this.fill(); buf = this.buf; cnt = this.cnt; }
+      cnt -= s;
+      const v = (buf >>> cnt) & ((1 << s) - 1);
+      pred += v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+    }
+    coef[off] = pred;
+    // AC coefficients.
+    const zz = ZIGZAG;
+    const fast = ac.fastAc;
+    const look = ac.look;
+    const w = off >> 5;
+    for (let k = 1; k < 64; k++) {
+      if (cnt < 16) { this.buf = buf; this.cnt = cnt; this.fill(); buf = this.buf; cnt = this.cnt; }
+      const idx = (buf >>> (cnt - LOOKAHEAD_BITS)) & LOOK_MASK;
+      const f = fast[idx];
+      let value: number;
+      if (f !== 0) {
+        cnt -= f & 15;
+        k += (f >> 4) & 15;
+        value = f >> 8;
+      } else {
+        let rs: number;
+        e = look[idx];
+        if (e !== 0) {
+          cnt -= e >> 8;
+          rs = e & 0xff;
+        } else {
+          this.buf = buf; this.cnt = cnt;
+          rs = this.decode(ac);
+          buf = this.buf; cnt = this.cnt;
+        }
+        s = rs & 15;
+        if (s === 0) {
+          if (rs !== 0xf0) break;
+          k += 15;
+          continue;
+        }
+        k += rs >> 4;
+        if (cnt < s) { this.buf = buf; this.cnt = cnt; this.fill(); buf = this.buf; cnt = this.cnt; }
+        cnt -= s;
+        const v = (buf >>> cnt) & ((1 << s) - 1);
+        value = v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
+      }
+      if (k > 63) throw corrupt('an AC run goes past the end of a block');
+      coef[off + zz[k]] = value;
+      const q = outPos[k];
+      nz[w + (q >> 5)] |= 1 << (31 - (q & 31));
+    }
+    this.buf = buf;
+    this.cnt = cnt;
+    return pred;
   }
 
   /** Reads `n` bits (0..16) as an unsigned number. */

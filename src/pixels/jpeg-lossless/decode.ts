@@ -339,42 +339,11 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
 
   const r = new BitReader(data, e);
   switch (kind) {
-    case 'seq': {
-      const zz = ZIGZAG;
+    case 'seq':
       decodeBlocks(frame, scomps, r, restartInterval, (sc, coef, off) => {
-        const s0 = r.decode(sc.dc!);
-        if (s0 > 15) throw corrupt(`a DC difference category ${s0} is out of range`);
-        if (s0 !== 0) sc.pred += r.receiveExtend(s0);
-        coef[off] = sc.pred;
-        const ac = sc.ac!;
-        const nz = sc.comp.nz;
-        const w = off >> 5;
-        for (let k = 1; k < 64; k++) {
-          const fe = r.fastAc(ac);
-          if (fe !== 0) {
-            k += (fe >> 4) & 15;
-            if (k > 63) throw corrupt('an AC run goes past the end of a block');
-            coef[off + zz[k]] = fe >> 8;
-            const q = outPos[k];
-            nz[w + (q >> 5)] |= 1 << (31 - (q & 31));
-            continue;
-          }
-          const rs = r.decode(ac);
-          const sz = rs & 15;
-          if (sz !== 0) {
-            k += rs >> 4;
-            if (k > 63) throw corrupt('an AC run goes past the end of a block');
-            coef[off + zz[k]] = r.receiveExtend(sz);
-            const q = outPos[k];
-            nz[w + (q >> 5)] |= 1 << (31 - (q & 31));
-          } else {
-            if (rs !== 0xf0) break;
-            k += 15;
-          }
-        }
+        sc.pred = r.decodeBlock(sc.dc!, sc.ac!, coef, off, sc.pred, sc.comp.nz, outPos);
       });
       break;
-    }
     case 'dcFirst':
       decodeBlocks(frame, scomps, r, restartInterval, (sc, coef, off) => {
         const s0 = r.decode(sc.dc!);
