@@ -130,7 +130,7 @@ function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], nzs: readon
   const bases = list.base;
   const compOf = list.comp;
   const source = perm.source;
-  const sign = perm.sign;
+  const flips = perm.flip;
   const s0 = source[0];
   const pred = new Int32Array(srcs.length);
   let out = stream.data;
@@ -180,12 +180,14 @@ function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], nzs: readon
           freq[t | AC | ZRL]++;
           run -= 16;
         }
-        if (sign[k] < 0) v = -v;
-        const a = v < 0 ? -v : v;
-        const s = 32 - Math.clz32(a);
+        // Branch-free sign flip (flip is 0 or -1), absolute value and extra bits (F.1.2.2).
+        const flip = flips[k];
+        v = (v ^ flip) - flip;
+        const neg = v >> 31;
+        const s = 32 - Math.clz32((v ^ neg) - neg);
         if (s > 15) throw corrupt('an AC coefficient is too large for any Huffman category');
         const sym = t | AC | (run << 4) | s;
-        out[n++] = sym | (((v < 0 ? v - 1 : v) & ((1 << s) - 1)) << 10);
+        out[n++] = sym | (((v + neg) & ((1 << s) - 1)) << 10);
         freq[sym]++;
       }
     }

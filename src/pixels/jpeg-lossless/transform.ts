@@ -26,20 +26,21 @@ export function swapsAxes(o: Orientation): boolean {
 
 /**
  * Within-block step in output zigzag order: for output coefficient k (zigzag), the natural
- * index of the source coefficient and the sign to apply. In natural terms, with i the
+ * index of the source coefficient and whether to negate it. In natural terms, with i the
  * vertical and j the horizontal frequency: 2 negates odd j; 3 negates odd i+j; 4 negates
  * odd i; 5 takes in[j][i]; 6 takes in[j][i] negated for odd j; 7 takes in[j][i] negated for
  * odd i+j; 8 takes in[j][i] negated for odd i.
  */
 export interface BlockPermutation {
   readonly source: Int32Array;
-  readonly sign: Int32Array;
+  /** 0 to keep the sign, -1 to negate: `(v ^ flip) - flip`. */
+  readonly flip: Int32Array;
 }
 
 /** Builds the `BlockPermutation` for one orientation. */
 export function blockPermutation(o: Orientation): BlockPermutation {
   const source = new Int32Array(64);
-  const sign = new Int32Array(64);
+  const flip = new Int32Array(64);
   for (let k = 0; k < 64; k++) {
     const n = ZIGZAG[k];
     const i = n >> 3;
@@ -53,9 +54,9 @@ export function blockPermutation(o: Orientation): BlockPermutation {
       case 4: case 8: negate = (i & 1) === 1; break;
       default: break;
     }
-    sign[k] = negate ? -1 : 1;
+    flip[k] = negate ? -1 : 0;
   }
-  return { source, sign };
+  return { source, flip };
 }
 
 /**
