@@ -24,10 +24,11 @@
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import { ensure, ExifFixError } from '../errors.js';
-import { patchExif, readExifOrientation } from '../metadata/tiff.js';
+import { concat } from '../bytes.js';
+import { rewriteExif } from '../metadata/exif.js';
+import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import type { Orientation } from '../orientation.js';
-import { transformThumbnail } from '../pixels/thumbnail.js';
 import {
   box,
   fullBox,
@@ -340,24 +341,15 @@ async function patchedMetadata(original: Uint8Array, info: HeifInfo, width: numb
       warnings.push(`EXIF item ${id} is stored in a way this tool does not read; it was dropped`);
       continue;
     }
+    let start = 0;
+    let patched: Uint8Array | undefined;
     try {
-      const start = exifTiffStart(data);
-      const tiff = data.subarray(start);
-      const found = readExifOrientation(tiff);
-      let thumbnail: Uint8Array | null | undefined;
-      if (found.thumbnail && orientation !== 1) {
-        thumbnail = await transformThumbnail(tiff.subarray(found.thumbnail.offset, found.thumbnail.offset + found.thumbnail.length), orientation);
-      }
-      const patched = patchExif(tiff, { width, height, thumbnail });
-      warnings.push(...patched.warnings);
-      const item = new Uint8Array(start + patched.bytes.length);
-      item.set(data.subarray(0, start));
-      item.set(patched.bytes, start);
-      out.push({ type: 'Exif', data: item });
+      start = exifTiffStart(data);
+      patched = await rewriteExif(data.subarray(start), { width, height, orientation, where: 'HEIF EXIF item' }, warnings);
     } catch (error) {
       warnings.push(`EXIF item is unreadable (${(error as Error).message}); it is kept as it is`);
-      out.push({ type: 'Exif', data });
     }
+    out.push({ type: 'Exif', data: patched ? concat([data.subarray(0, start), patched]) : data });
   }
   for (const id of xmp) {
     const data = itemData(r, info.meta, id, MAX_METADATA_ITEM);
@@ -368,17 +360,6 @@ async function patchedMetadata(original: Uint8Array, info: HeifInfo, width: numb
 
 const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
 
 /**
  * A `colr` nclx box with the input's colour primaries and transfer characteristics and the

@@ -5,10 +5,11 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
-import { parseTiff, patchExif, readExifOrientation, readIfd, TiffView } from '../metadata/tiff.js';
+import { concat } from '../bytes.js';
+import { rewriteExif } from '../metadata/exif.js';
+import { parseTiff, readExifOrientation, readIfd, TiffView } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import type { Orientation } from '../orientation.js';
-import { transformThumbnail } from '../pixels/thumbnail.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
 import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
 
@@ -135,19 +136,8 @@ async function patchMetadataSegments(
     if (seg.marker === 0xe1 && !sawExif && startsWith(bytes, seg.dataOffset, EXIF_HEADER)) {
       sawExif = true;
       const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
-      try {
-        const exif = readExifOrientation(tiff);
-        let thumbnail: Uint8Array | null | undefined;
-        if (exif.thumbnail && orientation !== 1) {
-          const { offset, length } = exif.thumbnail;
-          thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), orientation);
-        }
-        const patched = patchExif(tiff, { width, height, thumbnail, maxLength: MAX_EXIF_LENGTH });
-        warnings.push(...patched.warnings);
-        out.set(seg, app1(EXIF_HEADER, patched.bytes));
-      } catch (error) {
-        warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
-      }
+      const patched = await rewriteExif(tiff, { width, height, orientation, maxLength: MAX_EXIF_LENGTH }, warnings);
+      if (patched) out.set(seg, app1(EXIF_HEADER, patched));
     } else if (seg.marker === 0xe1 && startsWith(bytes, seg.dataOffset, XMP_HEADER)) {
       const packet = bytes.subarray(seg.dataOffset + XMP_HEADER.length, seg.dataOffset + seg.dataLength);
       const patched = patchXmpBytes(packet, width, height);
@@ -235,24 +225,6 @@ function relocateMpfImages(original: Uint8Array, structure: JpegStructure, out: 
   } catch (error) {
     warnings.push(`the MPF index could not be updated (${(error as Error).message}); further images may be unreachable`);
   }
-}
-
-/**
- * Concatenates byte arrays.
- *
- * @param parts - the pieces in order.
- * @returns one new array of their total length.
- */
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const p of parts) length += p.length;
-  const out = new Uint8Array(length);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 /** The JPEG container module. */

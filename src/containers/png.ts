@@ -6,11 +6,11 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
-import { patchExif, readExifOrientation } from '../metadata/tiff.js';
+import { rewriteExif } from '../metadata/exif.js';
+import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmp, patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import { decideOrientation, ORIENTATIONS, type Orientation } from '../orientation.js';
-import { transformThumbnail } from '../pixels/thumbnail.js';
-import { concat } from './jpeg.js';
+import { concat } from '../bytes.js';
 import { buildChunk, isAncillary, isPng, isSafeToCopy, parsePng, PNG_SIGNATURE, type PngChunk, type PngHeader, type PngStructure } from './png-chunks.js';
 import { formatRawProfile, isTextChunk, parseRawProfile, parseTextChunk, rebuildText, textBytes, type PngText } from './png-text.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
@@ -277,22 +277,7 @@ async function patchCarrier(
   orientation: Orientation,
   warnings: string[],
 ): Promise<Uint8Array | undefined> {
-  const exifPatch = async (tiff: Uint8Array): Promise<Uint8Array | undefined> => {
-    try {
-      const exif = readExifOrientation(tiff);
-      let thumbnail: Uint8Array | null | undefined;
-      if (exif.thumbnail && orientation !== 1) {
-        const { offset, length } = exif.thumbnail;
-        thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), orientation);
-      }
-      const patched = patchExif(tiff, { width, height, thumbnail });
-      warnings.push(...patched.warnings);
-      return patched.bytes;
-    } catch (error) {
-      warnings.push(`EXIF in PNG ${carrier.chunk.type} chunk is unreadable (${(error as Error).message}); it is kept as it is`);
-      return undefined;
-    }
-  };
+  const exifPatch = (tiff: Uint8Array) => rewriteExif(tiff, { width, height, orientation, where: `PNG ${carrier.chunk.type} chunk` }, warnings);
   switch (carrier.kind) {
     case 'exif': {
       const tiff = await exifPatch(carrier.tiff);

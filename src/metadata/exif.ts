@@ -1,0 +1,49 @@
+/**
+ * Rewriting an EXIF TIFF structure for an upright image, the same in every container: orientation
+ * 1 in IFD0 and IFD1, the new pixel size, and the thumbnail transformed with the image.
+ */
+import type { Orientation } from '../orientation.js';
+import { transformThumbnail } from '../pixels/thumbnail.js';
+import { patchExif, readExifOrientation } from './tiff.js';
+
+/** What {@link rewriteExif} needs besides the EXIF bytes. */
+export interface ExifRewrite {
+  /** New width in pixels. */
+  readonly width: number;
+  /** New height in pixels. */
+  readonly height: number;
+  /** The orientation being applied to the image (1 for a metadata-only rewrite: the thumbnail stays). */
+  readonly orientation: Orientation;
+  /** The largest size the result may have in bytes (65527 inside a JPEG APP1); see {@link patchExif}. */
+  readonly maxLength?: number;
+  /** Where the EXIF lives, for the warning when it is unreadable (e.g. "PNG eXIf chunk"). */
+  readonly where?: string;
+}
+
+/**
+ * Returns a rewritten copy of an EXIF TIFF structure (EXIF 2.32): orientation 1, PixelXDimension/
+ * PixelYDimension set, the JPEG thumbnail transformed with the image (or removed when it cannot
+ * be). Everything else is kept byte for byte.
+ *
+ * @param tiff - the TIFF structure (without any "Exif\0\0" prefix).
+ * @param rewrite - see {@link ExifRewrite}.
+ * @param warnings - receives warnings, without the file name.
+ * @returns the new bytes, or `undefined` when the EXIF is unreadable (a warning says so, and the
+ *   caller keeps the original bytes).
+ */
+export async function rewriteExif(tiff: Uint8Array, rewrite: ExifRewrite, warnings: string[]): Promise<Uint8Array | undefined> {
+  try {
+    const exif = readExifOrientation(tiff);
+    let thumbnail: Uint8Array | null | undefined;
+    if (exif.thumbnail && rewrite.orientation !== 1) {
+      const { offset, length } = exif.thumbnail;
+      thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), rewrite.orientation);
+    }
+    const patched = patchExif(tiff, { width: rewrite.width, height: rewrite.height, thumbnail, maxLength: rewrite.maxLength });
+    warnings.push(...patched.warnings);
+    return patched.bytes;
+  } catch (error) {
+    warnings.push(`EXIF${rewrite.where ? ` in the ${rewrite.where}` : ''} is unreadable (${(error as Error).message}); it is kept as it is`);
+    return undefined;
+  }
+}
