@@ -10,6 +10,11 @@ import { ZIGZAG } from './tables.js';
 
 const LOOK_MASK = (1 << LOOKAHEAD_BITS) - 1;
 
+/**
+ * Reads the entropy-coded data of one scan, starting at a byte offset of the whole file.
+ * Methods never read outside `data`; past a marker or the end they feed zero bits and count
+ * them, and `finish`/`restart` turn any use of those into a 'corrupt' refusal.
+ */
 export class BitReader {
   private readonly data: Uint8Array;
   /** Position of the next byte to read. */

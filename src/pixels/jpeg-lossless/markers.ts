@@ -4,6 +4,7 @@
  */
 import { LosslessError } from './errors.js';
 
+/** Marker codes (the byte after 0xFF), named as in T.81 table B.1. */
 export const SOI = 0xd8;
 export const EOI = 0xd9;
 export const SOS = 0xda;
