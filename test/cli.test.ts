@@ -2,16 +2,8 @@ import { chmod, cp, mkdir, readFile, readdir, stat, utimes, writeFile } from 'no
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOrientation } from '../src/index.js';
-import { FIXTURES, runCli, tempDir } from './helpers.js';
+import { FIXTURES, runCli, tempDir, tree } from './helpers.js';
 
-/** Every file below `dir`, as sorted relative paths. */
-async function tree(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
-}
 
 async function workspace(): Promise<string> {
   const dir = await tempDir();

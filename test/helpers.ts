@@ -69,3 +69,31 @@ export function meanAbsDiff(a: { data: Buffer }, b: { data: Buffer }): number {
 
 /** The bytes of a file. */
 export const bytesOf = (file: string) => readFile(file);
+
+/**
+ * Copies a fixture stored with orientation `o` into a temporary directory and normalizes it to
+ * `<dir>/out/<name>`, checking what every container's test checks first: no error, `rotated`
+ * (or `copied` for 1) and the orientation found.
+ */
+export async function normalizeFixtureCopy(fixture: string, o: number) {
+  const { normalizeFile } = await import('../src/index.js');
+  const { expect } = await import('vitest');
+  const dir = await tempDir();
+  const input = await copyToTemp(fixture);
+  const output = path.join(dir, 'out', path.basename(input));
+  const result = await normalizeFile(input, output);
+  expect(result.error).toBeNull();
+  expect(result.action).toBe(o === 1 ? 'copied' : 'rotated');
+  expect(result.orientation).toBe(o);
+  return { dir, input, output, result };
+}
+
+/** Every file below `dir`, as sorted relative paths (an empty list when `dir` does not exist). */
+export async function tree(dir: string): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries
+    .filter((e) => e.isFile())
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+    .sort();
+}

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseJpeg } from '../src/containers/jpeg-structure.js';
 import { normalizeFile, readOrientation } from '../src/index.js';
 import { EXIF_FACTS } from '../scripts/fixtures/common.js';
-import { FIXTURES, copyToTemp, meanAbsDiff, pixels, tempDir } from './helpers.js';
+import { FIXTURES, meanAbsDiff, normalizeFixtureCopy, pixels, tempDir } from './helpers.js';
 
 const SETS = [
   { name: 'jpeg-420', ext: 'jpg', chroma: '4:2:0', cmyk: false },
@@ -34,13 +34,7 @@ const EXIFR_OPTIONS = { tiff: true, ifd1: true, exif: true, gps: true, iptc: tru
 
 describe.each(SETS)('$name', (set) => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('orientation %i comes out upright with its metadata kept', async (o) => {
-    const dir = await tempDir();
-    const input = await copyToTemp(fixture(set, o));
-    const output = path.join(dir, 'out', path.basename(input));
-    const result = await normalizeFile(input, output);
-    expect(result.error).toBeNull();
-    expect(result.action).toBe(o === 1 ? 'copied' : 'rotated');
-    expect(result.orientation).toBe(o);
+    const { dir, input, output, result } = await normalizeFixtureCopy(fixture(set, o), o);
     expect(result.source).toBe('exif');
 
     const out = await readFile(output);

@@ -1,19 +1,12 @@
 // The modes for dataset CI and shell scripts: --check, --dry-run, --json/--report, --reporter
 // github, --files-from, stdin/stdout, --shard, --skip-existing, patterns and flag conflicts.
-import { cp, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { inShard, readOrientation, type JsonFileRecord } from '../src/index.js';
-import { FIXTURES, runCli, runCliRaw, tempDir } from './helpers.js';
+import { FIXTURES, runCli, runCliRaw, tempDir, tree } from './helpers.js';
 
-async function tree(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries
-    .filter((e) => e.isFile())
-    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
-    .sort();
-}
 
 /** images/a: jpeg-420 1-8, images/b: jpeg-444 1-8, and an upright-only folder. */
 async function workspace(): Promise<string> {

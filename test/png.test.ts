@@ -9,7 +9,7 @@ import { png } from '../src/containers/png.js';
 import { ExifFixError } from '../src/errors.js';
 import { normalizeFile, readOrientation } from '../src/index.js';
 import { EXIF_FACTS } from '../scripts/fixtures/common.js';
-import { FIXTURES, copyToTemp, pixels, tempDir } from './helpers.js';
+import { FIXTURES, copyToTemp, pixels, tempDir, normalizeFixtureCopy } from './helpers.js';
 
 interface PngSet {
   readonly name: string;
@@ -112,13 +112,7 @@ const VERBATIM = new Set(['iCCP', 'tEXt', 'tIME', 'prVt', 'gAMA', 'sBIT']);
 
 describe.each(SETS)('$name', (set) => {
   it.each([1, 2, 3, 4, 5, 6, 7, 8])('orientation %i comes out upright, bit-exact, with its metadata kept', async (o) => {
-    const dir = await tempDir();
-    const input = await copyToTemp(fixture(set, o));
-    const output = path.join(dir, 'out', path.basename(input));
-    const result = await normalizeFile(input, output);
-    expect(result.error).toBeNull();
-    expect(result.action).toBe(o === 1 ? 'copied' : 'rotated');
-    expect(result.orientation).toBe(o);
+    const { dir, input, output, result } = await normalizeFixtureCopy(fixture(set, o), o);
     expect(result.places.map((p) => p.source)).toEqual(set.sources);
 
     const inBytes = await readFile(input);
