@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Benchmark of the lossless JPEG rotation (src/pixels/jpeg-lossless) on 12 MP 4:2:0 photos.
-// Run after `npm run build`:  node bench/jpeg-lossless.js [--images 3] [--runs 3]
+// Run after `npm run build`:  node bench/jpeg-lossless.js [--images 3] [--runs 3] [--progressive]
 //
 // Generates (deterministically, with sharp) 4032x3024 4:2:0 quality-92 JPEGs textured like
 // photos into .bench/, then times per image, in fresh child processes, and measures peak RSS
@@ -50,15 +50,15 @@ function photo(seed) {
   return raw;
 }
 
-async function makeCorpus(count) {
+async function makeCorpus(count, progressive) {
   mkdirSync(corpus, { recursive: true });
   const { default: sharp } = await import('sharp');
   const files = [];
   for (let i = 0; i < count; i++) {
-    const file = path.join(corpus, `photo-${i}.jpg`);
+    const file = path.join(corpus, `photo-${i}${progressive ? '-progressive' : ''}.jpg`);
     if (!existsSync(file)) {
       const jpeg = await sharp(photo(1000 + i), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
-        .jpeg({ quality: 92, chromaSubsampling: '4:2:0' }).toBuffer();
+        .jpeg({ quality: 92, chromaSubsampling: '4:2:0', progressive }).toBuffer();
       writeFileSync(file, jpeg);
     }
     files.push(file);
@@ -126,7 +126,8 @@ async function main() {
   if (!existsSync(path.join(root, 'dist/pixels/jpeg-lossless/index.js'))) {
     throw new Error('dist/pixels/jpeg-lossless/index.js is missing: run `npm run build` first');
   }
-  const files = await makeCorpus(images);
+  const progressive = process.argv.includes('--progressive');
+  const files = await makeCorpus(images, progressive);
   const jt = hasTool('jpegtran');
   const rows = [];
   for (const file of files) {
@@ -140,7 +141,7 @@ async function main() {
     rows.push({ file: path.basename(file), size, ours, sh, j });
   }
   const fmt = (n) => (Number.isFinite(n) ? n.toFixed(0) : '-');
-  console.log(`jpeg-lossless bench: ${images} x ${WIDTH}x${HEIGHT} 4:2:0 q92, orientation 6 (rotate 90), median of ${runs} runs, node ${process.version}`);
+  console.log(`jpeg-lossless bench: ${images} x ${WIDTH}x${HEIGHT} 4:2:0 q92 ${progressive ? 'progressive' : 'baseline'}, orientation 6 (rotate 90), median of ${runs} runs, node ${process.version}`);
   console.log('');
   console.log('| image | input MB | ours ms (first) | ours ms | jpegtran ms | ours / jpegtran | sharp re-encode ms | ours RSS MB | jpegtran RSS MB | sharp RSS MB |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
