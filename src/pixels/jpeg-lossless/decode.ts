@@ -519,16 +519,34 @@ function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number,
             if (run !== 0) eobrun += r.bits(run);
             break;
           }
-          // Pass over `run` zero coefficients, refining the nonzero ones met on the way.
-          for (; k <= se; k++) {
-            const p = off + zz[k];
-            const v = coef[p];
-            if (v !== 0) {
-              if (r.bit() && (v & p1) === 0) coef[p] = v >= 0 ? v + p1 : v + m1;
-            } else if (--run < 0) {
-              break;
+          // Pass over `run` zero coefficients, refining the nonzero ones met on the way, and
+          // stop on the next zero one. Found with the nonzero map, a word of 32 positions at a
+          // time, instead of testing every coefficient.
+          let target = se + 1;
+          for (let half = k >> 5; half <= se >> 5; half++) {
+            const from = half === k >> 5 ? k & 31 : 0;
+            const to = half === se >> 5 ? se & 31 : 31;
+            const range = (-1 >>> from) & (to === 31 ? -1 : ~(-1 >>> (to + 1)));
+            const word = nzIn[w + half];
+            let zeros = ~word & range;
+            let zpos = -1;
+            while (zeros !== 0) {
+              const z = Math.clz32(zeros);
+              if (run === 0) { zpos = z; break; }
+              run--;
+              zeros ^= 1 << (31 - z);
             }
+            let m = zpos >= 0 ? word & range & ~(-1 >>> zpos) : word & range;
+            while (m !== 0) {
+              const z = Math.clz32(m);
+              m ^= 1 << (31 - z);
+              const p = off + zz[(half << 5) + z];
+              const v = coef[p];
+              if (v !== 0 && r.bit() && (v & p1) === 0) coef[p] = v >= 0 ? v + p1 : v + m1;
+            }
+            if (zpos >= 0) { target = (half << 5) + zpos; break; }
           }
+          k = target;
           if (s !== 0) {
             if (k > se) throw corrupt('a refinement run goes past the end of the spectral band');
             coef[off + zz[k]] = s;
