@@ -345,6 +345,31 @@ describe('refusals', () => {
     if (!r.ok) expect(r.reason).toMatch(/declares \d+ DCT blocks/);
   });
 
+  it('refuses a file with more scans than the limit, quickly', () => {
+    // Repeat the DC refinement scan (SOS header + entropy-coded data; one bit per block, so
+    // every copy decodes) of a progressive file right after itself (later scans may come
+    // with another restart interval).
+    let at = -1;
+    for (let p = progressive.indexOf(Buffer.from([0xff, 0xda])); p >= 0; p = progressive.indexOf(Buffer.from([0xff, 0xda]), p + 2)) {
+      const ns = progressive[p + 4];
+      const ss = progressive[p + 5 + 2 * ns];
+      const ah = progressive[p + 7 + 2 * ns] >> 4;
+      if (ss === 0 && ah > 0) { at = p; break; }
+    }
+    expect(at, 'the sample has a DC refinement scan').toBeGreaterThan(0);
+    let end = at + 2 + progressive.readUInt16BE(at + 2);
+    while (!(progressive[end] === 0xff && progressive[end + 1] !== 0 && (progressive[end + 1] < 0xd0 || progressive[end + 1] > 0xd7))) end++;
+    const scan = progressive.subarray(at, end);
+    const repeat = (n: number): Buffer => Buffer.concat([progressive.subarray(0, end), ...Array.from({ length: n }, () => scan), progressive.subarray(end)]);
+    expect(transformJpegLossless(repeat(100), 6).ok, '100 extra scans are still accepted').toBe(true);
+    const many = repeat(300);
+    const started = Date.now();
+    const r = transformJpegLossless(many, 6);
+    expect(r).toMatchObject({ ok: false, refusal: 'corrupt' });
+    if (!r.ok) expect(r.reason).toMatch(/more than 256 scans/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
   it('never throws, hangs or fails internally on mutated JPEG bytes (seeded fuzz)', () => {
     const started = Date.now();
     fc.assert(
