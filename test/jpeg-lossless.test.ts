@@ -66,6 +66,7 @@ const SAMPLES: Sample[] = [
   { name: '4:4:4 baseline (sharp)', optimized: true, make: (w, h) => sharpJpeg(w, h, { chromaSubsampling: '4:4:4', quality: 95 }) },
   { name: '4:4:4 progressive (sharp)', make: (w, h) => sharpJpeg(w, h, { chromaSubsampling: '4:4:4', progressive: true }) },
   { name: 'CMYK baseline (sharp)', optimized: true, make: (w, h) => sharpJpeg(w, h, { cmyk: true }) },
+  { name: 'CMYK progressive (sharp)', make: (w, h) => sharpJpeg(w, h, { cmyk: true, progressive: true }) },
   { name: '4:2:2 baseline, restart every MCU row (cjpeg)', make: (w, h, n) => cjpeg(dir, n, w, h, false, ['-quality', '90', '-sample', '2x1', '-restart', '1']) },
   { name: '4:2:2 progressive, restart every 3 MCUs (cjpeg)', make: (w, h, n) => cjpeg(dir, n, w, h, false, ['-quality', '88', '-sample', '2x1', '-progressive', '-restart', '3B']) },
   { name: '4:4:0 baseline (cjpeg)', make: (w, h, n) => cjpeg(dir, n, w, h, false, ['-quality', '90', '-sample', '1x2']) },
