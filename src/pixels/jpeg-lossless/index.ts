@@ -104,8 +104,11 @@ export function checkPerfect(width: number, height: number, maxH: number, maxV: 
  *
  * Input: baseline (SOF0), extended 8-bit Huffman (SOF1) or progressive Huffman (SOF2), 1, 3
  * or 4 components, any sampling factors, any restart interval. Output: a baseline sequential
- * JPEG (SOF1 only if a quantization table has 16-bit entries) with one interleaved scan,
- * optimized Huffman tables and no restart markers. The tables are built and assigned to the
+ * JPEG (SOF1 only if a quantization table has 16-bit entries) with one interleaved scan (one
+ * scan per component when there is one component or an MCU would exceed 10 blocks),
+ * optimized Huffman tables and no restart markers. Blocks past the image edge inside the
+ * last MCUs are written as dummies (DC difference 0, EOB), as libjpeg does. The tables are
+ * built and assigned to the
  * components as libjpeg does, so the entropy-coded data is byte for byte what
  * `jpegtran -perfect -optimize` writes for the same transform.
  *
@@ -126,8 +129,8 @@ export function transformJpegLossless(jpeg: Uint8Array, orientation: Orientation
   if (!(jpeg instanceof Uint8Array)) throw new TypeError(`Expected Uint8Array for jpeg but received ${typeof jpeg}`);
   validateOrientation(orientation);
   try {
-    // For 5-8 the encoder walks source block columns: store them column-major so it reads
-    // sequentially, and order the nonzero maps for the transposed zigzag.
+    // For 5-8 the encoder walks source block columns: store them column-major (sequential
+    // input) so it reads memory in order, and order the nonzero maps for the transposed zigzag.
     const dec = decodeJpeg(jpeg, (f) => {
       const p = checkPerfect(f.width, f.height, f.maxH, f.maxV, orientation);
       if (!p.perfect) throw new LosslessError('imperfect', p.reason!);
