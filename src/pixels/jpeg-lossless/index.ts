@@ -108,9 +108,8 @@ export function checkPerfect(width: number, height: number, maxH: number, maxV: 
  * scan per component when there is one component or an MCU would exceed 10 blocks),
  * optimized Huffman tables and no restart markers. Blocks past the image edge inside the
  * last MCUs are written as dummies (DC difference 0, EOB), as libjpeg does. The tables are
- * built and assigned to the
- * components as libjpeg does, so the entropy-coded data is byte for byte what
- * `jpegtran -perfect -optimize` writes for the same transform.
+ * built and assigned to the components as libjpeg does, so the entropy-coded data is byte
+ * for byte what `jpegtran -perfect -optimize` writes for the same transform.
  *
  * Metadata: every APPn and COM segment is copied byte for byte and in file order right after
  * SOI (the EXIF orientation tag is NOT changed here). DQT, DHT, SOF, SOS and DRI are
