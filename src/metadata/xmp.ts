@@ -21,12 +21,21 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** Regexps matching `prefix:name="v"` (attribute form) and `<prefix:name>v</prefix:name>` (element form). */
+/**
+ * Regexps matching `prefix:name="v"` (attribute form) and `<prefix:name>v</prefix:name>` (element
+ * form). Group 2 is the value with the whitespace around it: callers trim it.
+ *
+ * The value is matched greedily by a class that excludes its own terminator, with no `\s*` on
+ * either side: the earlier `\s*([^"'<]*?)\s*` let three quantifiers share a run of whitespace,
+ * so an unterminated value followed by n spaces backtracked in O(n^3) (35 s for 4000 spaces, a
+ * hostile file could hang a run). Each match attempt is now linear, and it matches the same
+ * text: the value still ends at the first quote (or `<`), as before.
+ */
 function propertyPatterns(prefix: string, name: string): RegExp[] {
   const p = escapeRegExp(`${prefix}:${name}`);
   return [
-    new RegExp(`(\\s${p}\\s*=\\s*["'])\\s*([^"'<]*?)\\s*(["'])`, 'g'),
-    new RegExp(`(<${p}>)\\s*([^<]*?)\\s*(</${p}>)`, 'g'),
+    new RegExp(`(\\s${p}\\s*=\\s*["'])([^"'<]*)(["'])`, 'g'),
+    new RegExp(`(<${p}>)([^<]*)(</${p}>)`, 'g'),
   ];
 }
 
@@ -42,7 +51,9 @@ export function readXmpOrientation(xmp: string): number | undefined {
   for (const prefix of prefixesFor(xmp, TIFF_NS)) {
     for (const re of propertyPatterns(prefix, 'Orientation')) {
       const m = re.exec(xmp);
-      if (m) return /^\d+$/.test(m[2]) ? Number(m[2]) : Number.NaN;
+      if (!m) continue;
+      const value = m[2].trim();
+      return /^\d+$/.test(value) ? Number(value) : Number.NaN;
     }
   }
   return undefined;
