@@ -224,6 +224,10 @@ function locateThumbnail(t: TiffView, s: TiffStructure): { offset: number; lengt
   const length = entryInt(t, s.ifd1.entries.get(TAG.JPEGInterchangeFormatLength));
   if (offset === undefined || length === undefined || length === 0) return undefined;
   if (offset + length > t.bytes.length) return undefined;
+  // A thumbnail overlapping the header or an IFD is a broken (or hostile) structure: patching
+  // would write the new thumbnail over the directory, or cut the directory away under maxLength.
+  const overlaps = (ifd: Ifd | undefined) => ifd !== undefined && offset < ifd.nextPointerOffset + 4 && ifd.offset < offset + length;
+  if (offset < 8 || overlaps(s.ifd0) || overlaps(s.ifd1) || overlaps(s.exifIfd)) return undefined;
   return { offset, length };
 }
 
@@ -286,6 +290,8 @@ export function patchExif(bytes: Uint8Array, patch: ExifPatch): { bytes: Uint8Ar
   set(s.ifd0, TAG.ImageLength, patch.height);
 
   const old = locateThumbnail(t, s);
+  // Only a thumbnail that ends the blob can be cut off without cutting anything else away.
+  const endsBlob = old !== undefined && old.offset + old.length === bytes.length;
   if (patch.thumbnail !== undefined && s.ifd1) {
     const removeThumbnail = () => t.view.setUint32(s.ifd0.nextPointerOffset, 0, t.littleEndian);
     const lengthEntry = s.ifd1.entries.get(TAG.JPEGInterchangeFormatLength);
@@ -308,8 +314,12 @@ export function patchExif(bytes: Uint8Array, patch: ExifPatch): { bytes: Uint8Ar
       removeThumbnail();
     }
     if (patch.maxLength !== undefined && out.length > patch.maxLength) {
-      out = out.slice(0, old ? old.offset : out.length);
-      t = new TiffView(out, s.littleEndian);
+      // Still too long: drop the thumbnail, and its bytes when it ends the blob. (The blob may
+      // stay over maxLength; the container refuses it with an ExifFixError.)
+      if (old && endsBlob) {
+        out = out.slice(0, old.offset);
+        t = new TiffView(out, s.littleEndian);
+      }
       removeThumbnail();
     }
   }
