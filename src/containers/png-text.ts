@@ -40,6 +40,11 @@ export function isTextChunk(type: string): type is TextChunkType {
   return type === 'tEXt' || type === 'zTXt' || type === 'iTXt';
 }
 
+/** `text` with C0/C1 control characters and DEL written as `\xNN`, for one-line messages. */
+function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /**
  * Splits a text chunk's data into keyword, head and stored text (PNG spec sections
  * 11.3.3.2-11.3.3.4). Does not inflate anything.
@@ -52,21 +57,24 @@ export function parseTextChunk(type: TextChunkType, data: Uint8Array): PngText {
   const keywordEnd = data.indexOf(0);
   ensure(keywordEnd >= 1 && keywordEnd <= MAX_KEYWORD, `PNG ${type} chunk has no valid keyword`);
   const keyword = Buffer.from(data.buffer, data.byteOffset, keywordEnd).toString('latin1');
+  // The keyword comes from the file and goes into one-line error messages: escape control
+  // characters there (a hostile "\n" or ESC would otherwise split or forge output lines).
+  const shown = printable(keyword);
   let p = keywordEnd + 1;
   let compressed = false;
   if (type === 'zTXt') {
-    ensure(p + 1 <= data.length && data[p] === 0, `PNG zTXt chunk "${keyword}" has an unknown compression method`);
+    ensure(p + 1 <= data.length && data[p] === 0, `PNG zTXt chunk "${shown}" has an unknown compression method`);
     p += 1;
     compressed = true;
   } else if (type === 'iTXt') {
-    ensure(p + 2 <= data.length, `PNG iTXt chunk "${keyword}" is truncated`);
+    ensure(p + 2 <= data.length, `PNG iTXt chunk "${shown}" is truncated`);
     compressed = data[p] === 1;
-    ensure(data[p] <= 1 && (!compressed || data[p + 1] === 0), `PNG iTXt chunk "${keyword}" has an unknown compression method`);
+    ensure(data[p] <= 1 && (!compressed || data[p + 1] === 0), `PNG iTXt chunk "${shown}" has an unknown compression method`);
     p += 2;
     const languageEnd = data.indexOf(0, p);
-    ensure(languageEnd >= 0, `PNG iTXt chunk "${keyword}" has no language tag separator`);
+    ensure(languageEnd >= 0, `PNG iTXt chunk "${shown}" has no language tag separator`);
     const translatedEnd = data.indexOf(0, languageEnd + 1);
-    ensure(translatedEnd >= 0, `PNG iTXt chunk "${keyword}" has no translated keyword separator`);
+    ensure(translatedEnd >= 0, `PNG iTXt chunk "${shown}" has no translated keyword separator`);
     p = translatedEnd + 1;
   }
   return { type, keyword, head: data.subarray(0, p), compressed, stored: data.subarray(p) };
@@ -86,9 +94,9 @@ export function textBytes(text: PngText): Uint8Array {
     return new Uint8Array(zlib.inflateSync(text.stored, { maxOutputLength: MAX_TEXT_BYTES }));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-      throw new ExifFixError(`PNG ${text.type} chunk "${text.keyword}" inflates to more than ${MAX_TEXT_BYTES} bytes`, 'limit', { cause: error });
+      throw new ExifFixError(`PNG ${text.type} chunk "${printable(text.keyword)}" inflates to more than ${MAX_TEXT_BYTES} bytes`, 'limit', { cause: error });
     }
-    throw new ExifFixError(`PNG ${text.type} chunk "${text.keyword}" has broken compressed text`, 'corrupt', { cause: error });
+    throw new ExifFixError(`PNG ${text.type} chunk "${printable(text.keyword)}" has broken compressed text`, 'corrupt', { cause: error });
   }
 }
 

@@ -41,6 +41,17 @@ export function isWebp(bytes: Uint8Array): boolean {
 }
 
 /**
+ * `text` with C0/C1 control characters and DEL written as `\xNN`, for one-line messages about
+ * bytes read from the file (a FourCC is any 4 bytes).
+ *
+ * @param text - Latin-1 text from the file.
+ * @returns the text, safe to put in one output line.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/**
  * Walks every top-level chunk of a WebP file, checking each size against the RIFF size and the file.
  *
  * @param bytes - the whole file.
@@ -62,7 +73,8 @@ export function parseWebp(bytes: Uint8Array): WebpStructure {
     const fourcc = ascii(bytes, p, 4);
     const size = u32le(bytes, p + 4);
     const dataOffset = p + 8;
-    ensure(size <= riffEnd - dataOffset, `WebP chunk "${fourcc}" at byte ${p} runs past the RIFF payload`);
+    // The FourCC is any 4 bytes of the file: escape control characters so the message stays one line.
+    ensure(size <= riffEnd - dataOffset, `WebP chunk "${printable(fourcc)}" at byte ${p} runs past the RIFF payload`);
     // A missing pad byte after the last chunk is tolerated, as libwebp does.
     const end = Math.min(dataOffset + size + (size & 1), riffEnd);
     chunks.push({ fourcc, offset: p, dataOffset, size, end });

@@ -7,14 +7,14 @@
  */
 import type { Sharp } from 'sharp';
 import { ensure, ExifFixError } from '../errors.js';
-import { patchExif, readExifOrientation } from '../metadata/tiff.js';
+import { rewriteExif } from '../metadata/exif.js';
+import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import { decideOrientation, type Orientation } from '../orientation.js';
-import { transformThumbnail } from '../pixels/thumbnail.js';
-import { concat } from './jpeg.js';
+import { concat } from '../bytes.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, WriteContext } from './types.js';
 import { estimateVp8Quality, parseVp8Header, parseVp8lHeader } from './webp-vp8.js';
-import { buildRiff, buildRiffChunk, isWebp, parseWebp, type RiffChunk, type WebpStructure } from './webp-riff.js';
+import { buildRiff, buildRiffChunk, isWebp, parseWebp, printable, type RiffChunk, type WebpStructure } from './webp-riff.js';
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
 
@@ -62,7 +62,7 @@ function readWebp(bytes: Uint8Array): WebpInfo {
   const { chunks } = structure;
   ensure(chunks.length > 0, 'WebP has no chunks');
   const first = chunks[0];
-  ensure(first.fourcc === 'VP8X' || first.fourcc === 'VP8 ' || first.fourcc === 'VP8L', `WebP starts with a "${first.fourcc}" chunk, not VP8X, VP8 or VP8L`);
+  ensure(first.fourcc === 'VP8X' || first.fourcc === 'VP8 ' || first.fourcc === 'VP8L', `WebP starts with a "${printable(first.fourcc)}" chunk, not VP8X, VP8 or VP8L`);
   let canvas: { width: number; height: number } | undefined;
   let animated = false;
   if (first.fourcc === 'VP8X') {
@@ -145,20 +145,9 @@ async function patchExifPayload(
   warnings: string[],
 ): Promise<Uint8Array | undefined> {
   const { prefixed, tiff } = exifTiff(data);
-  try {
-    const exif = readExifOrientation(tiff);
-    let thumbnail: Uint8Array | null | undefined;
-    if (exif.thumbnail && orientation !== 1) {
-      const { offset, length } = exif.thumbnail;
-      thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), orientation);
-    }
-    const patched = patchExif(tiff, { width, height, thumbnail });
-    warnings.push(...patched.warnings);
-    return prefixed ? concat([EXIF_HEADER, patched.bytes]) : patched.bytes;
-  } catch (error) {
-    warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
-    return undefined;
-  }
+  const patched = await rewriteExif(tiff, { width, height, orientation, where: 'WebP EXIF chunk' }, warnings);
+  if (!patched) return undefined;
+  return prefixed ? concat([EXIF_HEADER, patched]) : patched;
 }
 
 /** Builds a VP8X chunk (WebP Container Specification, "Extended File Format"). */
