@@ -12,7 +12,7 @@ import { patchXmp, patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js'
 import { decideOrientation, ORIENTATIONS, type Orientation } from '../orientation.js';
 import { concat } from '../bytes.js';
 import { buildChunk, isAncillary, isPng, isSafeToCopy, parsePng, PNG_SIGNATURE, type PngChunk, type PngHeader, type PngStructure } from './png-chunks.js';
-import { formatRawProfile, isTextChunk, parseRawProfile, parseTextChunk, rebuildText, textBytes, type PngText } from './png-text.js';
+import { formatRawProfile, isTextChunk, MAX_TEXT_BYTES, parseRawProfile, parseTextChunk, rebuildText, textBytes, type PngText } from './png-text.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
@@ -70,11 +70,13 @@ function dataOf(bytes: Uint8Array, chunk: PngChunk): Uint8Array {
 /**
  * Finds the orientation carrier in a chunk, if it is one.
  *
+ * @param budget - bytes that compressed carriers of this file may still inflate to; reduced here.
  * @returns the carrier, or `undefined` for any other chunk.
- * @throws {ExifFixError} code `'limit'` for a text chunk that inflates past 16 MiB; code
- *   `'corrupt'` for a carrier that cannot be decoded (the caller warns and keeps it as it is).
+ * @throws {ExifFixError} code `'limit'` for a text chunk that inflates past 16 MiB, or when the
+ *   file's carriers together inflate past {@link MAX_TOTAL_TEXT_BYTES}; code `'corrupt'` for a
+ *   carrier that cannot be decoded (the caller warns and keeps it as it is).
  */
-function carrierOf(bytes: Uint8Array, chunk: PngChunk): Carrier | undefined {
+function carrierOf(bytes: Uint8Array, chunk: PngChunk, budget: TextBudget): Carrier | undefined {
   const data = dataOf(bytes, chunk);
   if (chunk.type === 'eXIf') {
     // The PNG spec (section 11.3.6.1) says raw TIFF; some writers put JPEG's "Exif\0\0" first.
@@ -83,9 +85,9 @@ function carrierOf(bytes: Uint8Array, chunk: PngChunk): Carrier | undefined {
   }
   if (!isTextChunk(chunk.type)) return undefined;
   const text = parseTextChunk(chunk.type, data);
-  if (text.keyword === XMP_KEYWORD) return { kind: 'xmp', chunk, text, packet: textBytes(text) };
+  if (text.keyword === XMP_KEYWORD) return { kind: 'xmp', chunk, text, packet: inflateWithin(text, budget) };
   if (!RAW_EXIF_KEYWORDS.has(text.keyword) && text.keyword !== RAW_XMP_KEYWORD) return undefined;
-  const profile = parseRawProfile(textBytes(text));
+  const profile = parseRawProfile(inflateWithin(text, budget));
   const none = new Uint8Array(0);
   if (text.keyword === RAW_XMP_KEYWORD) return { kind: 'raw-xmp', chunk, text, name: profile.name, prefix: none, payload: profile.data };
   if (startsWith(profile.data, XMP_APP1_HEADER)) {
@@ -96,10 +98,39 @@ function carrierOf(bytes: Uint8Array, chunk: PngChunk): Carrier | undefined {
   return { kind: 'raw-exif', chunk, text, name: profile.name, prefix, payload: profile.data.subarray(prefix.length) };
 }
 
+/**
+ * The most bytes all compressed orientation carriers of one file may inflate to together. Each
+ * chunk is held to 16 MiB, but without a total, 64 chunks of just under 16 MiB (a 1 MB file)
+ * took 15 s and 3.9 GB of memory.
+ */
+export const MAX_TOTAL_TEXT_BYTES = 2 * MAX_TEXT_BYTES;
+
+/** What is left of {@link MAX_TOTAL_TEXT_BYTES} while one file's chunks are walked. */
+interface TextBudget {
+  left: number;
+}
+
+/** A fresh per-file budget for {@link carrierOf}. */
+function textBudget(): TextBudget {
+  return { left: MAX_TOTAL_TEXT_BYTES };
+}
+
+/** {@link textBytes}, counted against the file's budget. @throws {ExifFixError} code `'limit'` past it. */
+function inflateWithin(text: PngText, budget: TextBudget): Uint8Array {
+  const bytes = textBytes(text);
+  if (text.compressed) {
+    budget.left -= bytes.length;
+    if (budget.left < 0) {
+      throw new ExifFixError(`PNG text chunks inflate to more than ${MAX_TOTAL_TEXT_BYTES} bytes in all`, 'limit');
+    }
+  }
+  return bytes;
+}
+
 /** Like {@link carrierOf}, but a carrier that cannot be decoded becomes a warning. */
-function tryCarrier(bytes: Uint8Array, chunk: PngChunk, warnings: string[]): Carrier | undefined {
+function tryCarrier(bytes: Uint8Array, chunk: PngChunk, warnings: string[], budget: TextBudget): Carrier | undefined {
   try {
-    return carrierOf(bytes, chunk);
+    return carrierOf(bytes, chunk, budget);
   } catch (error) {
     if (error instanceof ExifFixError && error.code === 'corrupt') {
       warnings.push(`PNG ${chunk.type} chunk at byte ${chunk.offset} is unreadable (${error.message}); it is kept as it is`);
@@ -124,13 +155,14 @@ function readPng(bytes: Uint8Array, options: ReadOptions = {}): PngInfo {
   const places: OrientationPlace[] = [];
   const warnings: string[] = [];
   let animated = false;
+  const budget = textBudget();
   for (const chunk of structure.chunks) {
     if (chunk.type === 'acTL') animated = true;
     if (chunk.type === 'orNT' && chunk.length === 1) {
       const value = bytes[chunk.dataOffset];
       if (value > 1) warnings.push(`ImageMagick orNT chunk says ${value}; it is not counted as an orientation place and is set to 1 when the file is rewritten`);
     }
-    const carrier = tryCarrier(bytes, chunk, warnings);
+    const carrier = tryCarrier(bytes, chunk, warnings, budget);
     if (!carrier) continue;
     if (carrier.kind === 'exif' || carrier.kind === 'raw-exif') {
       const tiff = carrier.kind === 'exif' ? carrier.tiff : carrier.payload;
@@ -331,8 +363,9 @@ async function writePng(original: Uint8Array, info: PngInfo, pixels: EncodedPixe
 
   // Ancillary chunks that change: orientation carriers, and the pixel-geometry chunks.
   const replaced = new Map<PngChunk, Uint8Array>();
+  const budget = textBudget();
   for (const chunk of structure.chunks) {
-    const carrier = tryCarrier(original, chunk, context.warnings);
+    const carrier = tryCarrier(original, chunk, context.warnings, budget);
     if (carrier) {
       const patched = await patchCarrier(carrier, width, height, context.orientation, context.warnings);
       if (patched) replaced.set(chunk, patched);
