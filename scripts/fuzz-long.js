@@ -809,7 +809,7 @@ export async function bounded(label, fn) {
 }
 
 /** Messages that come from the JavaScript engine, i.e. a bug that a catch-all turned into a failure. */
-const ENGINE_MESSAGE = /Cannot read propert|is not a function|is not defined|is not iterable|Offset is outside the bounds|Invalid typed array length|Maximum call stack|out of range|Array buffer allocation failed|Invalid array length|undefined/;
+const ENGINE_MESSAGE = /Cannot read propert|is not a function|is not defined|is not iterable|Offset is outside the bounds|Invalid typed array length|Maximum call stack|is out of range\. It must be|Array buffer allocation failed|Invalid array length|of undefined|of null/;
 
 /**
  * Known and reported (issue 6), not fixed here because those files belong to others:
