@@ -86,7 +86,7 @@ function box64(type: string, payload: Uint8Array, largesize = BigInt(payload.len
 const FTYP = box('ftyp', new Uint8Array(Buffer.from('heic\0\0\0\0mif1heic', 'latin1')));
 
 describe('fuzzing, seeded and bounded (the long run: node scripts/fuzz-long.js)', () => {
-  // numRuns are chosen so that this describe block takes about 25 s on the shared 2-core machine.
+  // numRuns are chosen so that this describe block takes about 20 s on the shared 2-core machine.
   it('mutated fixtures read, and rewrite their metadata, to a result or an ExifFixError', async () => {
     await fc.assert(props['mutated fixtures: readers and writers'], { seed: 20240601, numRuns: 15000 });
   });
