@@ -54,3 +54,15 @@ export function invalidParameterMessage(expected: string, name: string, value: u
 export function ensure(condition: unknown, reason: string): asserts condition {
   if (!condition) throw new ExifFixError(reason, 'corrupt');
 }
+
+/**
+ * Makes text taken from a file safe to put in a one-line message: control characters (C0, DEL,
+ * C1) are shown as `\xNN`, so a name or box type holding a newline or an escape sequence cannot
+ * split or fake output lines.
+ *
+ * @param text - text from untrusted input (a chunk name, keyword, box type, decoder message).
+ * @returns the same text with control characters escaped.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}

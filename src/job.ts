@@ -5,7 +5,7 @@
  */
 import { recognise } from './containers/index.js';
 import type { ContainerInfo, ImageFormat, OrientationPlace, OrientationSource } from './containers/types.js';
-import { ExifFixError } from './errors.js';
+import { ExifFixError, printable } from './errors.js';
 import { decideOrientation, ORIENTATIONS, type Orientation, type Transform } from './orientation.js';
 import { producePixels, type LosslessMode } from './pixels/index.js';
 import type { PixelMethod } from './report.js';
@@ -50,8 +50,10 @@ export interface JobResult {
   readonly error: string | null;
 }
 
+/** A decoder's (possibly multi-line) message on one printable line. */
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  const text = error instanceof Error ? error.message : String(error);
+  return printable(text.trim().split(/\r?\n/).join('; '));
 }
 
 /**

@@ -4,7 +4,7 @@
  * ISO/IEC 23008-12 section 9.3 `iprp`/`ipco`/`ipma`). Every size, count and offset is checked
  * against its parent before use; nesting is walked explicitly (never recursively on input).
  */
-import { ensure } from '../errors.js';
+import { ensure, printable } from '../errors.js';
 
 /** At most this many boxes in one container, items, extents per item, or properties. */
 const MAX_BOXES = 4096;
@@ -76,7 +76,7 @@ export function readBoxes(r: Reader, start: number, end: number): Box[] {
       size = end - p; // extends to the end of its container (ISO/IEC 14496-12 section 4.2)
     }
     if (type === 'uuid') header += 16;
-    ensure(size >= header && p + size <= end, `HEIF box '${type}' at byte ${p} has a bad size ${size}`);
+    ensure(size >= header && p + size <= end, `HEIF box '${printable(type)}' at byte ${p} has a bad size ${size}`);
     boxes.push({ type, offset: p, payload: p + header, end: p + size });
     p += size;
   }
@@ -85,7 +85,7 @@ export function readBoxes(r: Reader, start: number, end: number): Box[] {
 
 /** The version and flags of a full box (ISO/IEC 14496-12 section 4.2.2), and where its fields start. */
 export function fullBox(r: Reader, box: Box): { version: number; flags: number; body: number } {
-  ensure(box.payload + 4 <= box.end, `HEIF full box '${box.type}' is truncated`);
+  ensure(box.payload + 4 <= box.end, `HEIF full box '${printable(box.type)}' is truncated`);
   return { version: r.bytes[box.payload], flags: r.uint(box.payload + 1, 3), body: box.payload + 4 };
 }
 
@@ -251,7 +251,7 @@ function parseIref(r: Reader, box: Box): ItemReference[] {
   for (const ref of readBoxes(r, body, box.end)) {
     const from = r.uint(ref.payload, idSize);
     const n = r.uint(ref.payload + idSize, 2);
-    ensure(ref.payload + idSize + 2 + n * idSize <= ref.end, `HEIF iref '${ref.type}' is truncated`);
+    ensure(ref.payload + idSize + 2 + n * idSize <= ref.end, `HEIF iref '${printable(ref.type)}' is truncated`);
     const to: number[] = [];
     for (let k = 0; k < n; k++) to.push(r.uint(ref.payload + idSize + 2 + k * idSize, idSize));
     refs.push({ type: ref.type, from, to });

@@ -7,7 +7,7 @@
  * fast instead of exhausting memory.
  */
 import zlib from 'node:zlib';
-import { ensure, ExifFixError } from '../errors.js';
+import { ExifFixError, ensure, printable } from '../errors.js';
 
 /** The most bytes a compressed text chunk may inflate to: 16 MiB. */
 export const MAX_TEXT_BYTES = 16 * 1024 * 1024;
@@ -40,10 +40,6 @@ export function isTextChunk(type: string): type is TextChunkType {
   return type === 'tEXt' || type === 'zTXt' || type === 'iTXt';
 }
 
-/** `text` with C0/C1 control characters and DEL written as `\xNN`, for one-line messages. */
-function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /**
  * Splits a text chunk's data into keyword, head and stored text (PNG spec sections

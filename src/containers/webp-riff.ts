@@ -3,7 +3,7 @@
  * File Format" and "Extended File Format"): the `RIFF` header, then chunks of FourCC, 32-bit
  * little-endian size, payload and a pad byte when the size is odd.
  */
-import { ensure } from '../errors.js';
+import { ensure, printable } from '../errors.js';
 
 /** One RIFF chunk, with absolute byte offsets into the file. */
 export interface RiffChunk {
@@ -40,16 +40,6 @@ export function isWebp(bytes: Uint8Array): boolean {
   return bytes.length >= 12 && ascii(bytes, 0, 4) === 'RIFF' && ascii(bytes, 8, 4) === 'WEBP';
 }
 
-/**
- * `text` with C0/C1 control characters and DEL written as `\xNN`, for one-line messages about
- * bytes read from the file (a FourCC is any 4 bytes).
- *
- * @param text - Latin-1 text from the file.
- * @returns the text, safe to put in one output line.
- */
-export function printable(text: string): string {
-  return text.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-}
 
 /**
  * Walks every top-level chunk of a WebP file, checking each size against the RIFF size and the file.

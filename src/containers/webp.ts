@@ -6,7 +6,7 @@
  * are re-encoded at the quality their quantizer indices point to.
  */
 import type { Sharp } from 'sharp';
-import { ensure, ExifFixError } from '../errors.js';
+import { ExifFixError, ensure, printable } from '../errors.js';
 import { rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
@@ -14,7 +14,7 @@ import { decideOrientation, type Orientation } from '../orientation.js';
 import { concat } from '../bytes.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, WriteContext } from './types.js';
 import { estimateVp8Quality, parseVp8Header, parseVp8lHeader } from './webp-vp8.js';
-import { buildRiff, buildRiffChunk, isWebp, parseWebp, printable, type RiffChunk, type WebpStructure } from './webp-riff.js';
+import { buildRiff, buildRiffChunk, isWebp, parseWebp, type RiffChunk, type WebpStructure } from './webp-riff.js';
 
 const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
 
