@@ -155,10 +155,14 @@ describe('concurrent runs', () => {
   }, 60_000);
 });
 
-/** Runs the CLI as the unprivileged user nobody (root ignores file permissions). */
-function runAsNobody(args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
+/**
+ * Runs the CLI without the capabilities that let root ignore file permissions
+ * (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH; util-linux setpriv), so mode bits apply as they would
+ * to any user, wherever the checkout lives.
+ */
+function runWithoutOverride(args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, uid: 65534, gid: 65534, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('close', (code) => resolve({ code: code ?? 1, stderr }));
@@ -168,11 +172,10 @@ function runAsNobody(args: string[], cwd: string): Promise<{ code: number; stder
 describe('filesystem faults', () => {
   it('fails every file with a clear message when the output directory is read-only', async () => {
     const dir = await tempDir();
-    await chmod(dir, 0o755);
     await cp(path.join(FIXTURES, 'orientation', 'jpeg-420'), path.join(dir, 'in'), { recursive: true });
     await mkdir(path.join(dir, 'out'));
     await chmod(path.join(dir, 'out'), 0o555);
-    const { code, stderr } = await runAsNobody(['in', '--out', 'out'], dir);
+    const { code, stderr } = await runWithoutOverride(['in', '--out', 'out'], dir);
     expect(code).toBe(1);
     expect(stderr).toMatch(/failed: `in\/jpeg-420_6\.jpg`: cannot write `out\/jpeg-420_6\.jpg`: permission denied \(EACCES\)/);
     expect(await readdir(path.join(dir, 'out'))).toEqual([]);
@@ -180,11 +183,9 @@ describe('filesystem faults', () => {
 
   it('fails only the input it may not read, and processes the rest', async () => {
     const dir = await tempDir();
-    await chmod(dir, 0o777);
     await cp(path.join(FIXTURES, 'orientation', 'jpeg-420'), path.join(dir, 'in'), { recursive: true });
-    await chmod(path.join(dir, 'in'), 0o777);
     await chmod(path.join(dir, 'in', 'jpeg-420_3.jpg'), 0o000);
-    const { code, stderr } = await runAsNobody(['in', '--out', 'out'], dir);
+    const { code, stderr } = await runWithoutOverride(['in', '--out', 'out'], dir);
     expect(code).toBe(1);
     expect(stderr).toMatch(/6 rotated, 1 already upright, 1 failed/);
     expect(stderr).toMatch(/failed: `in\/jpeg-420_3\.jpg`: cannot read: permission denied \(EACCES\)/);
