@@ -4,8 +4,10 @@
  * embedded ICC profile is ignored for the pixel data (its bytes are carried over by the
  * container writer) and the pipeline runs in the input's own colour space, so CMYK stays CMYK
  * and 16-bit stays 16-bit.
+ *
+ * sharp (libvips, about 100 ms to load) is imported on first use, so this module adds nothing to
+ * the start-up of runs that decode no pixels (`--check`, `--dry-run`, `--version`).
  */
-import sharp from 'sharp';
 import type { Container, ContainerInfo, EncodedPixels } from '../containers/types.js';
 import type { Orientation } from '../orientation.js';
 import { applyOrientation } from './sharp-transform.js';
@@ -26,6 +28,7 @@ export async function reencode<I extends ContainerInfo>(
   info: I,
   orientation: Orientation,
 ): Promise<EncodedPixels> {
+  const { default: sharp } = await import('sharp');
   let image = sharp(bytes, { ignoreIcc: true, failOn: 'error', limitInputPixels: false });
   if (info.space !== 'srgb') image = image.pipelineColourspace(info.space);
   image = applyOrientation(image, info.decoderApplies ? 1 : orientation);
