@@ -1,4 +1,4 @@
-import { chmod, cp, mkdir, readFile, readdir, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, cp, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readOrientation } from '../src/index.js';
@@ -52,14 +52,6 @@ describe('exif-fix <paths...> --out <dir>', () => {
 
   it('reports each bad input with its name and reason, processes the rest and exits 1', async () => {
     const dir = await tempDir();
-    await cp(path.join(FIXTURES, 'bad'), path.join(dir, 'in'), { recursive: true });
-    await cp(path.join(FIXTURES, 'orientation', 'jpeg-420', 'jpeg-420_6.jpg'), path.join(dir, 'in', 'good.jpg'));
-    const badFiles = (await readdir(path.join(FIXTURES, 'bad'))).sort();
-    const { code, stderr } = await runCli(['in', '--out', 'out'], dir);
-    expect(code).toBe(1);
-    expect(await tree(path.join(dir, 'out'))).toEqual(['good.jpg']);
-    const failures = stderr.split('\n').filter((l) => l.startsWith('  failed: '));
-    expect(failures).toHaveLength(badFiles.length);
     const reasons: Record<string, RegExp> = {
       'empty.jpg': /empty/,
       'not-an-image.png': /not an image/,
@@ -67,11 +59,21 @@ describe('exif-fix <paths...> --out <dir>', () => {
       'bad-crc.png': /CRC/,
       'huge-declared.png': /more than the limit/,
       'huge-declared.jpg': /more than the limit/,
+      'bomb-ztxt-exif.png': /inflates to more than/,
     };
+    const badFiles = Object.keys(reasons).sort();
+    await mkdir(path.join(dir, 'in'));
+    for (const f of badFiles) await cp(path.join(FIXTURES, 'bad', f), path.join(dir, 'in', f));
+    await cp(path.join(FIXTURES, 'orientation', 'jpeg-420', 'jpeg-420_6.jpg'), path.join(dir, 'in', 'good.jpg'));
+    const { code, stderr } = await runCli(['in', '--out', 'out'], dir);
+    expect(code).toBe(1);
+    expect(await tree(path.join(dir, 'out'))).toEqual(['good.jpg']);
+    const failures = stderr.split('\n').filter((l) => l.startsWith('  failed: '));
+    expect(failures).toHaveLength(badFiles.length);
     for (const f of badFiles) {
       const line = failures.find((l) => l.includes(`\`in/${f}\``));
       expect(line, f).toBeDefined();
-      expect(line, f).toMatch(reasons[f] ?? /./);
+      expect(line, f).toMatch(reasons[f]);
     }
   });
 
