@@ -291,6 +291,7 @@ async function main(o: CliOptions, paths: string[], io: CliIo, controller: Abort
     signal: controller.signal,
     onResult,
     onPlan: (total: number) => progress?.start(total),
+    keepResults: false,
   };
   let code: number;
   try {

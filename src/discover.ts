@@ -164,9 +164,12 @@ export async function discover(paths: readonly string[], options: DiscoverOption
   }
   for (const listed of options.files ?? []) {
     // Listed paths mirror below --out by their path from the working directory; a path outside
-    // it keeps only its name, so that no output escapes --out.
-    const fromCwd = path.relative(cwd, path.resolve(cwd, listed));
-    const relative = fromCwd.startsWith('..') || path.isAbsolute(fromCwd) ? path.basename(listed) : fromCwd;
+    // it keeps only its name, so that no output escapes --out. (Without --out it is not needed.)
+    let relative = listed;
+    if (out !== undefined) {
+      const fromCwd = path.relative(cwd, path.resolve(cwd, listed));
+      relative = fromCwd.startsWith('..') || path.isAbsolute(fromCwd) ? path.basename(listed) : fromCwd;
+    }
     found.push({ source: listed, relative, walked: false });
   }
   if (out !== undefined) {
@@ -181,11 +184,14 @@ export async function discover(paths: readonly string[], options: DiscoverOption
   for (const f of found) {
     const absSource = path.resolve(cwd, f.source);
     if (bySource.has(absSource)) continue;
-    const target = out === undefined ? f.source : path.join(options.out as string, f.relative);
-    const absTarget = path.resolve(cwd, target);
-    if (out !== undefined && absTarget === absSource) {
-      throw new ExifFixError(`The output for \`${f.source}\` would be the input itself`, 'usage');
+    if (out === undefined) {
+      // In place (or reading only): every target is its own source, so no two can collide.
+      bySource.set(absSource, { source: f.source, relative: f.relative, target: f.source, walked: f.walked });
+      continue;
     }
+    const target = path.join(options.out as string, f.relative);
+    const absTarget = path.resolve(cwd, target);
+    if (absTarget === absSource) throw new ExifFixError(`The output for \`${f.source}\` would be the input itself`, 'usage');
     const other = byTarget.get(absTarget);
     if (other) throw new ExifFixError(`Both \`${other.source}\` and \`${f.source}\` would be written to \`${target}\``, 'usage');
     const planned = { source: f.source, relative: f.relative, target, walked: f.walked };

@@ -2,7 +2,8 @@
  * Runs the per-file job over a plan with a bounded pool: file I/O, in-place rules, dry runs,
  * --skip-existing, and results delivered in plan (sorted) order while the pool works ahead.
  */
-import { lstat, open, readFile, realpath, stat } from 'node:fs/promises';
+import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
+import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -54,6 +55,13 @@ export interface WalkOptions {
   readonly onResult?: (result: FileResult) => void;
   /** Called once the plan is known, with the number of files in it (for progress bars). */
   readonly onPlan?: (total: number) => void;
+  /**
+   * Collect every result for the returned array. A caller that streams results through
+   * `onResult` can pass `false` so memory does not grow with the number of files (the returned
+   * array is then empty).
+   * @default true
+   */
+  readonly keepResults?: boolean;
   /**
    * Follow symbolic links: walk linked directories (each real directory once, so loops end) and
    * read linked files; in place, the file the link points to is rewritten and the link kept.
@@ -120,25 +128,27 @@ interface Settings {
 const HEAD_BYTES = 256 * 1024;
 
 /**
- * Reads the first {@link HEAD_BYTES} of a file, or all of it when it is smaller.
+ * Reads the first {@link HEAD_BYTES} of a file, or all of it when it is smaller. Synchronous:
+ * `--check` does nothing else per file, and on a local disk the synchronous calls are about twice
+ * as fast as the promise-based ones (bench/results.md).
  *
  * @param file - path.
  * @param size - its size in bytes, from the stat already made.
  */
-async function readHead(file: string, size: number): Promise<Uint8Array> {
-  const handle = await open(file, 'r');
+function readHeadSync(file: string, size: number): Uint8Array {
+  const fd = openSync(file, 'r');
   try {
     const length = Math.min(size, HEAD_BYTES);
     const bytes = new Uint8Array(length);
     let offset = 0;
     while (offset < length) {
-      const { bytesRead } = await handle.read(bytes, offset, length - offset, offset);
-      if (bytesRead === 0) break;
-      offset += bytesRead;
+      const read = readSync(fd, bytes, offset, length - offset, offset);
+      if (read === 0) break;
+      offset += read;
     }
     return bytes.subarray(0, offset);
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 
@@ -177,7 +187,7 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
   let times = { atimeMs: 0, mtimeMs: 0 };
   let identity = { ino: 0, size: 0, mtimeMs: 0 };
   try {
-    let s = await lstat(sourcePath);
+    let s = settings.check ? lstatSync(sourcePath) : await lstat(sourcePath);
     if (s.isSymbolicLink()) {
       if (!settings.followSymlinks) return fail('is a symbolic link; not followed (use --follow-symlinks)');
       sourcePath = await realpath(sourcePath);
@@ -194,7 +204,7 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
     }
     if (settings.check) {
       size = s.size;
-      bytes = await readHead(sourcePath, size);
+      bytes = readHeadSync(sourcePath, size);
     } else {
       bytes = await readFile(sourcePath);
       size = bytes.length;
@@ -302,9 +312,10 @@ async function runAll(paths: readonly string[], options: NormalizeOptions, setti
     await removeStaleTemporaries(new Set(plan.map((f) => path.dirname(path.resolve(settings.cwd, f.target)))));
   }
   const results: FileResult[] = [];
+  const keep = options.keepResults !== false;
   await pool(plan, concurrency, options.signal, (file) => processFile(file, settings), (r) => {
     options.onResult?.(r);
-    results.push(r);
+    if (keep) results.push(r);
   });
   return results;
 }

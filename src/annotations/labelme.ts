@@ -13,7 +13,6 @@
  * normalizing it would hold the old pixels, which no longer match the labels; exif-fix replaces
  * it with the bytes of the normalized image (base64), so the file keeps working standalone.
  */
-import sharp from 'sharp';
 import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
 import { checkDeclaredSize, movesGeometry, uprightOf, type FileOutcome, type ImageContext } from './common.js';
@@ -92,6 +91,7 @@ async function transformShape(shape: Record<string, unknown>, ctx: ImageContext)
 async function transformMaskPng(b64: string, o: Orientation): Promise<string> {
   let decoded;
   try {
+    const { default: sharp } = await import('sharp');
     decoded = await sharp(Buffer.from(b64, 'base64'), { limitInputPixels: 0x3fff * 0x3fff }).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   } catch (error) {
     throw new ExifFixError(`cannot decode a mask PNG: ${error instanceof Error ? error.message : String(error)}`, 'corrupt');
@@ -101,6 +101,7 @@ async function transformMaskPng(b64: string, o: Orientation): Promise<string> {
   for (let i = 0; i < bits.length; i++) bits[i] = decoded.data[i] > 0 ? 255 : 0;
   const moved = transformRowMajorMask(bits, width, height, o);
   const up = o >= 5 ? { width: height, height: width } : { width, height };
+  const { default: sharp } = await import('sharp');
   const png = await sharp(Buffer.from(moved.buffer, moved.byteOffset, moved.byteLength), { raw: { width: up.width, height: up.height, channels: 1 } })
     .png()
     .toBuffer();

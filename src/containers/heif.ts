@@ -21,7 +21,7 @@
  * sequences, further images and their metadata, item names, and grid tiling (the fresh
  * encoding is one image).
  */
-import sharp from 'sharp';
+import { createRequire } from 'node:module';
 import type { Sharp } from 'sharp';
 import { ensure, ExifFixError } from '../errors.js';
 import { concat } from '../bytes.js';
@@ -160,6 +160,8 @@ function isHeif(bytes: Uint8Array): boolean {
 
 /** Whether this sharp build can decode HEVC-coded HEIF: its heif loader then lists `.heic`. */
 function hevcAvailable(): boolean {
+  // Loaded here, on first need, so that reading headers (--check) never loads libvips.
+  const sharp = createRequire(import.meta.url)('sharp') as typeof import('sharp');
   return sharp.format.heif?.input.fileSuffix?.includes('.heic') ?? false;
 }
 

@@ -31,8 +31,6 @@ export type ChromaSubsampling = string;
 export interface JpegInfo extends ContainerInfo {
   readonly format: 'jpeg';
   readonly structure: JpegStructure;
-  /** Estimated IJG quality 1-100 of the luminance/chrominance quantization tables. */
-  readonly quality: number;
   readonly chromaSubsampling: ChromaSubsampling;
   /** SOF2: progressive Huffman. */
   readonly progressive: boolean;
@@ -89,7 +87,6 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
     space: n === 1 ? 'b-w' : n === 4 ? 'cmyk' : 'srgb',
     warnings,
     structure,
-    quality: estimateQuality(structure.quantTables),
     chromaSubsampling: chromaSubsampling(structure),
     progressive: frame.marker === 0xc2 || frame.marker === 0xc6 || frame.marker === 0xca || frame.marker === 0xce,
   };
@@ -100,7 +97,7 @@ function encodeJpeg(image: Sharp, info: JpegInfo): Sharp {
   // direction is kept at full chroma resolution rather than lose chroma detail.
   const chroma = info.chromaSubsampling === '4:2:0' ? '4:2:0' : '4:4:4';
   return image.jpeg({
-    quality: info.quality,
+    quality: estimateQuality(info.structure.quantTables),
     chromaSubsampling: chroma,
     progressive: info.progressive,
     optimiseCoding: info.progressive || !info.structure.standardHuffman,

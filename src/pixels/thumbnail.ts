@@ -2,7 +2,6 @@
  * The EXIF thumbnail (IFD1, a small JPEG) is transformed with the main image so that it is
  * never left sideways (DESIGN.md section 3).
  */
-import sharp from 'sharp';
 import { estimateQuality, parseJpeg } from '../containers/jpeg-structure.js';
 import type { Orientation } from '../orientation.js';
 import { transformJpegLossless } from './jpeg-lossless/index.js';
@@ -21,6 +20,7 @@ export async function transformThumbnail(thumbnail: Uint8Array, orientation: Ori
   if (lossless.ok) return lossless.jpeg;
   try {
     const quality = estimateQuality(parseJpeg(thumbnail).quantTables);
+    const { default: sharp } = await import('sharp');
     const image = applyOrientation(sharp(thumbnail, { failOn: 'error' }), orientation);
     return new Uint8Array(await image.jpeg({ quality, chromaSubsampling: '4:2:0' }).toBuffer());
   } catch {
