@@ -19,3 +19,16 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out;
 }
+
+/**
+ * A copy of `bytes` (or of `[start, end)` of it) in a new `Uint8Array`. Use this instead of
+ * `slice()`, which on a Node.js `Buffer` returns a view sharing memory with the original, so
+ * writing to the "copy" would change the caller's input.
+ *
+ * @param bytes - any byte array, a `Buffer` included.
+ * @param start - first byte offset. Default 0.
+ * @param end - offset past the last byte. Default `bytes.length`.
+ */
+export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end));
+}

@@ -24,7 +24,7 @@
 import { createRequire } from 'node:module';
 import type { Sharp } from 'sharp';
 import { ensure, ExifFixError } from '../errors.js';
-import { concat } from '../bytes.js';
+import { concat, copyBytes } from '../bytes.js';
 import { rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
@@ -371,7 +371,7 @@ const latin1 = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
  */
 function mergedNclx(input: Reader, inputBox: Box, fresh: Reader, freshBox: Box): Uint8Array {
   ensure(inputBox.payload + 11 <= inputBox.end && freshBox.payload + 11 <= freshBox.end, 'HEIF nclx colr box is truncated');
-  const out = fresh.bytes.slice(freshBox.offset, freshBox.end);
+  const out = copyBytes(fresh.bytes, freshBox.offset, freshBox.end);
   const at = freshBox.payload - freshBox.offset + 4;
   out.set(input.bytes.subarray(inputBox.payload + 4, inputBox.payload + 8), at); // colour_primaries, transfer_characteristics
   return out;
@@ -391,7 +391,7 @@ async function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPi
     if (orientationFromTransforms(info.transforms) !== 1) {
       throw new ExifFixError('irot/imir cannot be removed without re-encoding the pixels', 'unsupported');
     }
-    return original.slice();
+    return copyBytes(original);
   }
   const { warnings } = context;
   const fr = new Reader(pixels.data);

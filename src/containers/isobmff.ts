@@ -4,6 +4,7 @@
  * ISO/IEC 23008-12 section 9.3 `iprp`/`ipco`/`ipma`). Every size, count and offset is checked
  * against its parent before use; nesting is walked explicitly (never recursively on input).
  */
+import { copyBytes } from '../bytes.js';
 import { ensure, printable } from '../errors.js';
 
 /** At most this many boxes in one container, items, extents per item, or properties. */
@@ -351,7 +352,7 @@ export function itemData(r: Reader, meta: Meta, id: number, maxLength: number): 
     ensure(length >= 0 && base + e.offset + length <= limit, `HEIF item ${id} has data out of range`);
     if (length !== e.length) {
       ensure(length <= maxLength, `HEIF item ${id} is ${length} bytes, more than ${maxLength}`);
-      return r.bytes.slice(base + e.offset, base + e.offset + length);
+      return copyBytes(r.bytes, base + e.offset, base + e.offset + length);
     }
     out.set(r.bytes.subarray(base + e.offset, base + e.offset + length), o);
     o += length;

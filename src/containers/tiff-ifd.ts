@@ -8,6 +8,7 @@
  * depth first | the pixel blobs. Metadata comes first so that readers that look only at the
  * start of a file find it.
  */
+import { copyBytes } from '../bytes.js';
 import { ensure, ExifFixError } from '../errors.js';
 import { type IfdEntry, type TiffView } from '../metadata/tiff.js';
 
@@ -50,7 +51,7 @@ const MAX_DEPTH = 4;
 export function convertValues(data: Uint8Array, type: number, swap: boolean): Uint8Array {
   const unit = SWAP_UNIT[type];
   if (!swap || unit === undefined) return data;
-  const out = data.slice();
+  const out = copyBytes(data);
   for (let i = 0; i + unit <= out.length; i += unit) out.subarray(i, i + unit).reverse();
   return out;
 }
@@ -65,7 +66,7 @@ export function convertValues(data: Uint8Array, type: number, swap: boolean): Ui
  *   often declared LONG but is a byte stream).
  */
 export function entryValues(t: TiffView, entry: IfdEntry, littleEndian: boolean, opaque = false): OutEntry {
-  const data = t.bytes.slice(entry.valueOffset, entry.valueOffset + entry.byteLength);
+  const data = copyBytes(t.bytes, entry.valueOffset, entry.valueOffset + entry.byteLength);
   return { tag: entry.tag, type: entry.type, count: entry.count, data: opaque ? data : convertValues(data, entry.type, t.littleEndian !== littleEndian) };
 }
 

@@ -26,6 +26,7 @@
  * when they would need new pixels, as are BigTIFF files (version 43), floating-point or signed
  * samples and 16-bit CMYK (sharp has no pipeline that keeps them bit-exact).
  */
+import { copyBytes } from '../bytes.js';
 import type { Sharp, TiffOptions } from 'sharp';
 import { ensure, ExifFixError } from '../errors.js';
 import { countIfds, entryInt, readIfd, TAG, tiffByteOrder, TiffView, type Ifd, type IfdEntry } from '../metadata/tiff.js';
@@ -393,7 +394,7 @@ function setOrientationInPlace(t: TiffView, ifd0: Ifd): void {
  * Further pages are left untouched.
  */
 function patchInPlace(original: Uint8Array, info: TiffInfo): Uint8Array {
-  let out = original.slice();
+  let out = copyBytes(original);
   let t = new TiffView(out, info.littleEndian);
   setOrientationInPlace(t, info.ifd0);
   const xmp = info.ifd0.entries.get(T.XMP);

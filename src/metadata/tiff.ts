@@ -6,6 +6,7 @@
  * Patching writes new values into the existing bytes, so everything else (maker notes with
  * absolute offsets included) stays byte for byte.
  */
+import { copyBytes } from '../bytes.js';
 import { ensure } from '../errors.js';
 
 /** TIFF field types and their sizes in bytes (TIFF 6.0 section 2, EXIF 2.32 table 1). */
@@ -273,7 +274,7 @@ export interface ExifPatch {
  */
 export function patchExif(bytes: Uint8Array, patch: ExifPatch): { bytes: Uint8Array; warnings: string[] } {
   const warnings: string[] = [];
-  let out: Uint8Array = bytes.slice();
+  let out: Uint8Array = copyBytes(bytes);
   let s = parseTiff(out);
   let t = new TiffView(out, s.littleEndian);
   const set = (ifd: Ifd | undefined, tag: number, value: number) => {
@@ -317,7 +318,7 @@ export function patchExif(bytes: Uint8Array, patch: ExifPatch): { bytes: Uint8Ar
       // Still too long: drop the thumbnail, and its bytes when it ends the blob. (The blob may
       // stay over maxLength; the container refuses it with an ExifFixError.)
       if (old && endsBlob) {
-        out = out.slice(0, old.offset);
+        out = copyBytes(out, 0, old.offset);
         t = new TiffView(out, s.littleEndian);
       }
       removeThumbnail();

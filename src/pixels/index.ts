@@ -7,7 +7,7 @@ import type { Container, ContainerInfo, EncodedPixels } from '../containers/type
 import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
 import type { PixelMethod } from '../report.js';
-import { transformJpegLossless } from './jpeg-lossless/index.js';
+import { transformJpegLosslessInWorker } from './lossless-pool.js';
 import { reencode } from './reencode.js';
 
 /**
@@ -49,7 +49,7 @@ export async function producePixels<I extends ContainerInfo>(
   }
   let reason = lossless === 'never' ? 're-encoded (--lossless never)' : `re-encoded: no lossless path for ${info.format}`;
   if (info.format === 'jpeg' && lossless !== 'never') {
-    const result = transformJpegLossless(bytes, orientation);
+    const result = await transformJpegLosslessInWorker(bytes, orientation);
     if (result.ok) {
       return {
         pixels: { data: result.jpeg, width: result.width, height: result.height },
