@@ -5,7 +5,7 @@
 //
 // photo-dir  a directory of JPEGs to use instead of the generated 12 MP corpus
 // --quick    8 photos and 600 small files, 1k/10k paths for the memory run (fast iteration)
-// --repeat N time every photo run N times and keep the median (default 1; --check runs 3)
+// --repeat N time every photo run N times and keep the median (default 3, 1 with --quick; --check runs 3)
 // --no-slow  leave out jpeg-autorotate (pure JavaScript, about 4 s per 12 MP photo)
 //
 // Every tool runs as a whole command (wall clock, peak RSS, see measure.js) on a fresh copy of
@@ -32,7 +32,7 @@ const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
 const noSlow = argv.includes('--no-slow');
 const repeatAt = argv.indexOf('--repeat');
-const repeat = repeatAt >= 0 ? Math.max(1, Number(argv[repeatAt + 1]) || 1) : 1;
+const repeat = repeatAt >= 0 ? Math.max(1, Number(argv[repeatAt + 1]) || 1) : quick ? 1 : 3;
 const photoDirArg = argv.find((a, i) => !a.startsWith('--') && argv[i - 1] !== '--repeat');
 
 const PHOTO_COUNT = quick ? 8 : 40;
