@@ -84,3 +84,11 @@ export function transformJpegLosslessInWorker(jpeg: Uint8Array, orientation: Ori
     else queue.push(job);
   });
 }
+
+/**
+ * The pool's state, for diagnostics and tests: how many worker threads run, and whether workers
+ * failed to start (every transform then runs on the main thread).
+ */
+export function losslessPoolState(): { readonly workers: number; readonly broken: boolean } {
+  return { workers: slots.length, broken };
+}
