@@ -140,6 +140,12 @@ function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+/** Prints a usage error and returns exit code 2. */
+function usageError(io: CliIo, message: string): number {
+  io.stderr.write(`exif-fix: ${message} (see --help)\n`);
+  return 2;
+}
+
 /**
  * Runs the CLI.
  *
@@ -158,10 +164,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   }
   const o = program.opts<CliOptions>();
   const paths = program.args;
-  const usage = (message: string) => {
-    io.stderr.write(`exif-fix: ${message} (see --help)\n`);
-    return 2;
-  };
+  const usage = (message: string) => usageError(io, message);
   const pipe = paths.includes('-');
   if (pipe && paths.length > 1) return usage('- (stdin) cannot be combined with other inputs');
   if (pipe && o.filesFrom === '-') return usage('- (stdin) cannot be combined with --files-from -');
@@ -197,10 +200,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
 
 /** The work of {@link run} once the flags are known to be consistent. */
 async function main(o: CliOptions, paths: string[], io: CliIo, controller: AbortController, signalled: () => NodeJS.Signals | undefined): Promise<number> {
-  const usage = (message: string) => {
-    io.stderr.write(`exif-fix: ${message} (see --help)\n`);
-    return 2;
-  };
+  const usage = (message: string) => usageError(io, message);
   const lib = await import('./index.js');
   const started = performance.now();
   const annotationOptions = o.annotations
