@@ -6,9 +6,13 @@
  */
 import { corrupt } from './errors.js';
 import { LOOKAHEAD_BITS, type HuffmanDecodeTable } from './huffman.js';
-import { ZIGZAG } from './tables.js';
 
 const LOOK_MASK = (1 << LOOKAHEAD_BITS) - 1;
+
+/** decodeBlock `stats` modes: no statistics, output order = input order, transposed output order. */
+export const STATS_NONE = 0;
+export const STATS_SAME_ORDER = 1;
+export const STATS_TRANSPOSED = 2;
 
 /**
  * Reads the entropy-coded data of one scan, starting at a byte offset of the whole file.
@@ -27,6 +31,14 @@ export class BitReader {
   private pad = 0;
   /** True when reading stopped in front of a marker (`pos` points at its 0xFF). */
   private atMarker = false;
+  /**
+   * decodeBlock's refill fast path: offset of the first 0xFF byte at or after `pos` (or the end
+   * of the data) when last looked for; bytes before it need no stuffing or marker checks.
+   * Only ever behind the truth (stale values are smaller), which just takes the slow path.
+   */
+  private nextFF = 0;
+  /** decodeBlock scratch for STATS_TRANSPOSED: the last symbol RS decoded per output position. */
+  private readonly cat = new Uint8Array(64);
 
   /**
    * @param data - the whole file
@@ -75,20 +87,45 @@ export class BitReader {
    * run/size symbols up to EOB) with the bit buffer in local variables, which is what makes
    * baseline decoding fast; the fields are touched once per block.
    *
+   * With `stats` it also counts the block's AC symbols as an encoder writing it in output
+   * zigzag order will (run/size, ZRL, EOB; T.81 F.1.2.2), while the block is hot, so that no
+   * separate statistics pass over the coefficients is needed (libjpeg jchuff.c does one,
+   * encode_mcu_gather). Sign flips do not change categories.
+   * - STATS_SAME_ORDER (flips): the output order is the input order, so the input symbols are
+   *   the output symbols, except ZRLs not followed by a nonzero coefficient, which are taken back.
+   * - STATS_TRANSPOSED: the categories are noted per output position, and the block's
+   *   nonzero map is then walked in output order.
+   *
    * @param dc - DC table of the component
    * @param ac - AC table of the component
-   * @param coef - coefficient storage; the block starts at `off` (natural order, zeroed)
+   * @param coef - coefficient storage; the block starts at `off` (zeroed)
    * @param pred - the component's DC predictor before this block
-   * @param nz - nonzero map to update (decode.ts DecodedComponent.nz); word pair at off >> 5
-   * @param outPos - output zigzag position per zigzag position (transposed or identity)
+   * @param nz - nonzero map (decode.ts DecodedComponent.nz); this block's word pair, at
+   *   off >> 5, is overwritten
+   * @param outPos - output zigzag position (nonzero map bit) per zigzag position
+   * @param store - storage index within the block per zigzag position
+   * @param stats - STATS_NONE, or (only with `store` equal to `outPos`) STATS_SAME_ORDER or
+   *   STATS_TRANSPOSED as `outPos` is the identity or the transposition
+   * @param freq - output AC symbol frequencies (256) to add this block's symbols to, with `stats`
    * @returns the new DC predictor
    * @throws LosslessError ('corrupt') for bad Huffman codes, categories or runs
    */
   decodeBlock(dc: HuffmanDecodeTable, ac: HuffmanDecodeTable, coef: Int16Array, off: number, pred: number,
-    nz: Int32Array, outPos: Int32Array): number {
+    nz: Int32Array, outPos: Int32Array, store: Int32Array, stats: number, freq: Uint32Array): number {
     let buf = this.buf;
     let cnt = this.cnt;
-    if (cnt < 16) { this.buf = buf; this.cnt = cnt; this.fill(); buf = this.buf; cnt = this.cnt; }
+    // Refill fast path: two bytes at once while no 0xFF byte (stuffing or marker) is near.
+    const data = this.data;
+    let pos = this.pos;
+    let nextFF = this.nextFF;
+    if (cnt < 16) {
+      if (pos + 1 < nextFF) {
+        buf = (buf << 16) | (data[pos] << 8) | data[pos + 1]; cnt += 16; pos += 2;
+      } else {
+        this.buf = buf; this.cnt = cnt; this.pos = pos; this.fill(); buf = this.buf; cnt = this.cnt; pos = this.pos;
+        if (pos > nextFF) nextFF = this.findFF(pos);
+      }
+    }
     // DC difference.
     let s: number;
     let e = dc.look[(buf >>> (cnt - LOOKAHEAD_BITS)) & LOOK_MASK];
@@ -96,63 +133,126 @@ export class BitReader {
       cnt -= e >> 8;
       s = e & 0xff;
     } else {
-      this.buf = buf; this.cnt = cnt;
+      this.buf = buf; this.cnt = cnt; this.pos = pos;
       s = this.decode(dc);
-      buf = this.buf; cnt = this.cnt;
+      buf = this.buf; cnt = this.cnt; pos = this.pos;
+      if (pos > nextFF) nextFF = this.findFF(pos);
     }
     if (s !== 0) {
       if (s > 15) throw corrupt(`a DC difference category ${s} is out of range`);
-      if (cnt < s) { this.buf = buf; this.cnt = cnt; this.fill(); buf = this.buf; cnt = this.cnt; }
+      if (cnt < s) {
+        this.buf = buf; this.cnt = cnt; this.pos = pos; this.fill(); buf = this.buf; cnt = this.cnt; pos = this.pos;
+        if (pos > nextFF) nextFF = this.findFF(pos);
+      }
       cnt -= s;
       const v = (buf >>> cnt) & ((1 << s) - 1);
       pred += v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
     }
     coef[off] = pred;
-    // AC coefficients.
-    const zz = ZIGZAG;
+    // AC coefficients. The nonzero map words are built in locals (lo: positions 0-31).
     const fast = ac.fastAc;
     const look = ac.look;
-    const w = off >> 5;
+    const cat = this.cat;
+    let lo = 0;
+    let hi = 0;
+    // STATS_SAME_ORDER: zigzag position of the last nonzero coefficient, start of the last ZRL
+    // and number of ZRLs since that coefficient.
+    let last = 0;
+    let zrlAt = -1;
+    let trailing = 0;
     for (let k = 1; k < 64; k++) {
-      if (cnt < 16) { this.buf = buf; this.cnt = cnt; this.fill(); buf = this.buf; cnt = this.cnt; }
+      if (cnt < 16) {
+        if (pos + 1 < nextFF) {
+          buf = (buf << 16) | (data[pos] << 8) | data[pos + 1]; cnt += 16; pos += 2;
+        } else {
+          this.buf = buf; this.cnt = cnt; this.pos = pos; this.fill(); buf = this.buf; cnt = this.cnt; pos = this.pos;
+          if (pos > nextFF) nextFF = this.findFF(pos);
+        }
+      }
       const idx = (buf >>> (cnt - LOOKAHEAD_BITS)) & LOOK_MASK;
       const f = fast[idx];
       let value: number;
+      let rs: number;
       if (f !== 0) {
         cnt -= f & 15;
-        k += (f >> 4) & 15;
-        value = f >> 8;
+        k += (f >> 8) & 15;
+        value = f >> 12;
+        rs = (f >> 4) & 0xff;
       } else {
-        let rs: number;
         e = look[idx];
         if (e !== 0) {
           cnt -= e >> 8;
           rs = e & 0xff;
         } else {
-          this.buf = buf; this.cnt = cnt;
+          this.buf = buf; this.cnt = cnt; this.pos = pos;
           rs = this.decode(ac);
-          buf = this.buf; cnt = this.cnt;
+          buf = this.buf; cnt = this.cnt; pos = this.pos;
+          if (pos > nextFF) nextFF = this.findFF(pos);
         }
         s = rs & 15;
         if (s === 0) {
           if (rs !== 0xf0) break;
+          if (stats === STATS_SAME_ORDER) {
+            freq[0xf0]++;
+            trailing = zrlAt > last ? trailing + 1 : 1;
+            zrlAt = k;
+          }
           k += 15;
           continue;
         }
         k += rs >> 4;
-        if (cnt < s) { this.buf = buf; this.cnt = cnt; this.fill(); buf = this.buf; cnt = this.cnt; }
+        if (cnt < s) {
+          this.buf = buf; this.cnt = cnt; this.pos = pos; this.fill(); buf = this.buf; cnt = this.cnt; pos = this.pos;
+          if (pos > nextFF) nextFF = this.findFF(pos);
+        }
         cnt -= s;
         const v = (buf >>> cnt) & ((1 << s) - 1);
         value = v < 1 << (s - 1) ? v - (1 << s) + 1 : v;
       }
       if (k > 63) throw corrupt('an AC run goes past the end of a block');
-      coef[off + zz[k]] = value;
+      coef[off + store[k]] = value;
       const q = outPos[k];
-      nz[w + (q >> 5)] |= 1 << (31 - (q & 31));
+      if (q < 32) lo |= 1 << (31 - q); else hi |= 1 << (63 - q);
+      if (stats === STATS_SAME_ORDER) {
+        freq[rs]++;
+        last = k;
+      } else if (stats === STATS_TRANSPOSED) {
+        cat[q] = rs;
+      }
     }
     this.buf = buf;
     this.cnt = cnt;
+    this.pos = pos;
+    this.nextFF = nextFF;
+    const w = off >> 5;
+    nz[w] = lo;
+    nz[w + 1] = hi;
+    if (stats === STATS_SAME_ORDER) {
+      if (zrlAt > last) freq[0xf0] -= trailing;
+      if (last < 63) freq[0]++;
+    } else if (stats === STATS_TRANSPOSED) {
+      let prev = 0;
+      for (let half = 0; half < 2; half++) {
+        let m = half === 0 ? lo : hi;
+        while (m !== 0) {
+          const z = Math.clz32(m);
+          m ^= 1 << (31 - z);
+          const q = (half << 5) | z;
+          let run = q - prev - 1;
+          prev = q;
+          while (run > 15) { freq[0xf0]++; run -= 16; }
+          freq[(run << 4) | (cat[q] & 15)]++;
+        }
+      }
+      if (prev < 63) freq[0]++;
+    }
     return pred;
+  }
+
+  /** Offset of the first 0xFF byte at or after `pos`, or the end of the data. */
+  private findFF(pos: number): number {
+    const i = this.data.indexOf(0xff, pos);
+    return i < 0 ? this.end : i;
   }
 
   /** Reads `n` bits (0..16) as an unsigned number. */
@@ -202,7 +302,7 @@ export class BitReader {
 
   /**
    * AC shortcut: when the next bits hold a whole code plus its extra bits within the lookahead,
-   * consumes them and returns the `fastAc` entry (value * 256 + run * 16 + bits); else returns
+   * consumes them and returns the `fastAc` entry (huffman.ts HuffmanDecodeTable.fastAc); else returns
    * 0 and consumes nothing.
    */
   fastAc(t: HuffmanDecodeTable): number {

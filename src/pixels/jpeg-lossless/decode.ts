@@ -4,7 +4,7 @@
  * progressive procedures of G.1.2 follow libjpeg's jdphuff.c decode_mcu_* structure).
  * Every loop is bounded by the frame's block count, every read by the input length.
  */
-import { BitReader } from './bitreader.js';
+import { BitReader, STATS_NONE, STATS_SAME_ORDER, STATS_TRANSPOSED } from './bitreader.js';
 import { corrupt, LosslessError } from './errors.js';
 import { buildDecodeTable, type HuffmanDecodeTable } from './huffman.js';
 import * as M from './markers.js';
@@ -43,7 +43,11 @@ export interface DecodedComponent {
    */
   readonly sx: number;
   readonly sy: number;
-  /** pw*ph blocks of 64 quantized DCT coefficients, natural order within a block. */
+  /**
+   * pw*ph blocks of 64 quantized DCT coefficients. Order within a block per `DecodeLayout`:
+   * natural (row-major) for 'natural', else output zigzag order (the index a coefficient has
+   * in the zigzag sequence of the transformed block, signs not yet flipped).
+   */
   readonly coef: Int16Array;
   /**
    * Nonzero map per block, two words per block (storage index b at 2b and 2b+1): bit
@@ -61,7 +65,27 @@ export interface DecodedComponent {
   readonly nzIn: Int32Array;
   /** Quantization table (natural order) latched at the component's first scan. */
   quant: Uint16Array | undefined;
+  /**
+   * Sequential input with a zigzag layout only (else empty): frequencies of the output AC
+   * Huffman symbols (run/size, ZRL 0xF0, EOB 0x00; T.81 F.1.2.2) over the blocks that hold
+   * samples (bx < bw, by < bh), counted while each block was decoded. Sign flips do not change
+   * a category, so these are the statistics of the transformed blocks too (libjpeg jchuff.c
+   * encode_mcu_gather counts the same symbols in a separate pass).
+   */
+  readonly acFreq: Uint32Array;
 }
+
+/**
+ * How decodeJpeg stores coefficients and nonzero maps:
+ * - 'natural': natural order within a block, nonzero maps in zigzag order, row-major blocks
+ *   (for readers of the coefficients)
+ * - 'zigzag': zigzag order within a block, row-major blocks (orientations 1-4 keep every
+ *   coefficient at its zigzag position)
+ * - 'transposed': transposed zigzag order within a block (where each coefficient lands once
+ *   the block is transposed, orientations 5-8), blocks column-major for sequential input so
+ *   that an encoder walking the transposed grid reads memory in order
+ */
+export type DecodeLayout = 'natural' | 'zigzag' | 'transposed';
 
 /** What the frame header says, handed to the caller before any coefficient is decoded. */
 export interface FrameInfo {
@@ -104,13 +128,16 @@ interface FrameState extends FrameInfo {
  * @param data - the file bytes
  * @param onFrame - called once the frame header is parsed, before anything is allocated;
  *   may throw a LosslessError to stop early (used for the iMCU perfect-ness check)
- * @param transposed - prepare for an orientation 5-8: build the nonzero maps in transposed
- *   zigzag order and, for sequential files, store each component's blocks column by column
- *   (default false)
+ * @param layout - coefficient and nonzero map layout (default 'natural'); with 'zigzag' or
+ *   'transposed', sequential files also get their output AC statistics (`acFreq`)
  * @returns the frame, its coefficients, latched quantization tables and APPn/COM segments
  * @throws LosslessError for unsupported processes and for corrupt or truncated data
  */
-export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void, transposed = false): DecodedJpeg {
+export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void, layout: DecodeLayout = 'natural'): DecodedJpeg {
+  const transposed = layout === 'transposed';
+  const outPos = transposed ? TRANSPOSED_ZIGZAG : IDENTITY_ZIGZAG;
+  // Where zigzag coefficient k is stored within its block.
+  const store = layout === 'natural' ? ZIGZAG : outPos;
   const len = data.length;
   if (len < 4 || data[0] !== 0xff || data[1] !== M.SOI) throw corrupt('the data does not start with a JPEG SOI marker');
   const quant: Array<Uint16Array | undefined> = [undefined, undefined, undefined, undefined];
@@ -141,7 +168,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (M.isSof(m)) {
       if (frame) throw corrupt('the file has more than one frame header');
       M.checkSofSupported(m);
-      frame = parseFrame(data, s, e, m, len, transposed);
+      frame = parseFrame(data, s, e, m, len, transposed, layout !== 'natural');
       onFrame?.(frame);
     } else if (m === M.DHT) {
       parseDht(data, s, e, dcTables, acTables);
@@ -157,7 +184,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (m === M.SOS) {
       if (!frame) throw corrupt('a scan starts before the frame header');
       if (++scans > MAX_SCANS) throw corrupt(`the file has more than ${MAX_SCANS} scans`);
-      pos = decodeScan(data, s, e, frame, quant, dcTables, acTables, restartInterval, transposed ? TRANSPOSED_ZIGZAG : IDENTITY_ZIGZAG);
+      pos = decodeScan(data, s, e, frame, quant, dcTables, acTables, restartInterval, outPos, store);
       continue;
     }
     // DNL, JPGn, reserved markers and anything else with a length: skipped.
@@ -182,7 +209,8 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
   };
 }
 
-function parseFrame(data: Uint8Array, s: number, e: number, marker: number, fileLength: number, transposed: boolean): FrameState {
+function parseFrame(data: Uint8Array, s: number, e: number, marker: number, fileLength: number, transposed: boolean,
+  stats: boolean): FrameState {
   if (e - s < 6) throw corrupt('the frame header is too short');
   const precision = data[s];
   const height = (data[s + 1] << 8) | data[s + 2];
@@ -238,6 +266,7 @@ function parseFrame(data: Uint8Array, s: number, e: number, marker: number, file
     coef: new Int16Array(dims[i].pw * dims[i].ph * 64),
     nz: new Int32Array(dims[i].pw * dims[i].ph * 2),
     nzIn: new Int32Array(marker === M.SOF2 ? dims[i].pw * dims[i].ph * 2 : 0), quant: undefined,
+    acFreq: new Uint32Array(stats && marker !== M.SOF2 ? 256 : 0),
   }));
   return {
     width, height, components: n, maxH, maxV, progressive: marker === M.SOF2, comps, mcusX, mcusY,
@@ -283,7 +312,7 @@ function parseDqt(data: Uint8Array, s: number, e: number, quant: Array<Uint16Arr
 /** Parses an SOS header and decodes its entropy-coded data; returns the offset of the next marker. */
 function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
   quant: Array<Uint16Array | undefined>, dcTables: Array<HuffmanDecodeTable | undefined>,
-  acTables: Array<HuffmanDecodeTable | undefined>, restartInterval: number, outPos: Int32Array): number {
+  acTables: Array<HuffmanDecodeTable | undefined>, restartInterval: number, outPos: Int32Array, store: Int32Array): number {
   const ns = data[s];
   if (ns < 1 || ns > 4 || e - s !== 4 + 2 * ns) throw corrupt(`a scan header declares ${ns} components or has the wrong length`);
   const ss = data[s + 1 + 2 * ns];
@@ -338,10 +367,14 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
   }
 
   const r = new BitReader(data, e);
+  // Output AC statistics (acFreq is allocated only for zigzag layouts, where store === outPos).
+  const stats = outPos === IDENTITY_ZIGZAG ? STATS_SAME_ORDER : STATS_TRANSPOSED;
   switch (kind) {
     case 'seq':
-      decodeBlocks(frame, scomps, r, restartInterval, (sc, coef, off) => {
-        sc.pred = r.decodeBlock(sc.dc!, sc.ac!, coef, off, sc.pred, sc.comp.nz, outPos);
+      decodeBlocks(frame, scomps, r, restartInterval, (sc, coef, off, real) => {
+        const c = sc.comp;
+        sc.pred = r.decodeBlock(sc.dc!, sc.ac!, coef, off, sc.pred, c.nz, outPos, store,
+          real && c.acFreq.length !== 0 ? stats : STATS_NONE, c.acFreq);
       });
       break;
     case 'dcFirst':
@@ -360,17 +393,18 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
       break;
     }
     case 'acFirst':
-      decodeAcFirst(scomps[0], r, restartInterval, ss, se, al, outPos);
+      decodeAcFirst(scomps[0], r, restartInterval, ss, se, al, outPos, store);
       break;
     case 'acRefine':
-      decodeAcRefine(scomps[0], r, restartInterval, ss, se, al, outPos);
+      decodeAcRefine(scomps[0], r, restartInterval, ss, se, al, outPos, store);
       break;
   }
   r.finish();
   return r.pos;
 }
 
-type BlockDecoder = (sc: ScanComponent, coef: Int16Array, off: number) => void;
+/** Decodes the block at `off`; `real` is false for the padding blocks that only complete an MCU. */
+type BlockDecoder = (sc: ScanComponent, coef: Int16Array, off: number, real: boolean) => void;
 
 /** Walks the MCUs of a scan (T.81 A.2) with restart handling, decoding each block. */
 function decodeBlocks(frame: FrameState, scomps: ScanComponent[], r: BitReader, ri: number, fn: BlockDecoder): void {
@@ -387,7 +421,7 @@ function decodeBlocks(frame: FrameState, scomps: ScanComponent[], r: BitReader, 
           if (left === 0) { r.restart(rst); rst = (rst + 1) & 7; left = ri; sc.pred = 0; }
           left--;
         }
-        fn(sc, coef, (by * c.sy + bx * c.sx) * 64);
+        fn(sc, coef, (by * c.sy + bx * c.sx) * 64, true);
       }
       if (r.overran()) throw corrupt('the entropy-coded data ends before the scan does (truncated)');
     }
@@ -408,8 +442,9 @@ function decodeBlocks(frame: FrameState, scomps: ScanComponent[], r: BitReader, 
         const c = sc.comp;
         const coef = c.coef;
         for (let y = 0; y < c.v; y++) {
-          const rowOff = ((my * c.v + y) * c.sy + mx * c.h * c.sx) * 64;
-          for (let x = 0; x < c.h; x++) fn(sc, coef, rowOff + x * c.sx * 64);
+          const by = my * c.v + y;
+          const rowOff = (by * c.sy + mx * c.h * c.sx) * 64;
+          for (let x = 0; x < c.h; x++) fn(sc, coef, rowOff + x * c.sx * 64, by < c.bh && mx * c.h + x < c.bw);
         }
       }
     }
@@ -417,12 +452,15 @@ function decodeBlocks(frame: FrameState, scomps: ScanComponent[], r: BitReader, 
   }
 }
 
-/** Progressive AC first scan (G.1.2.2): bands Ss..Se at point transform Al, with EOB runs. */
-function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, se: number, al: number, outPos: Int32Array): void {
+/**
+ * Progressive AC first scan (G.1.2.2): bands Ss..Se at point transform Al, with EOB runs.
+ * `outPos` maps zigzag positions to nonzero map bits, `zz` to storage indices within a block.
+ */
+function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, se: number, al: number, outPos: Int32Array,
+  zz: Int32Array): void {
   const c = sc.comp;
   const coef = c.coef;
   const ac = sc.ac!;
-  const zz = ZIGZAG;
   const scale = 1 << al;
   const nz = c.nz;
   const nzIn = c.nzIn;
@@ -446,9 +484,9 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
     for (let k = ss; k <= se; k++) {
       const fe = r.fastAc(ac);
       if (fe !== 0) {
-        k += (fe >> 4) & 15;
+        k += (fe >> 8) & 15;
         if (k > se) throw corrupt('an AC run goes past the end of the spectral band');
-        coef[off + zz[k]] = (fe >> 8) * scale;
+        coef[off + zz[k]] = (fe >> 12) * scale;
         const q = outPos[k];
         nz[(off >> 5) + (q >> 5)] |= 1 << (31 - (q & 31));
         nzIn[(off >> 5) + (k >> 5)] |= 1 << (31 - (k & 31));
@@ -478,12 +516,15 @@ function decodeAcFirst(sc: ScanComponent, r: BitReader, ri: number, ss: number, 
   }
 }
 
-/** Progressive AC refinement scan (G.1.2.3): correction bits and newly nonzero coefficients. */
-function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number, se: number, al: number, outPos: Int32Array): void {
+/**
+ * Progressive AC refinement scan (G.1.2.3): correction bits and newly nonzero coefficients.
+ * `outPos` and `zz` as for decodeAcFirst.
+ */
+function decodeAcRefine(sc: ScanComponent, r: BitReader, ri: number, ss: number, se: number, al: number, outPos: Int32Array,
+  zz: Int32Array): void {
   const c = sc.comp;
   const coef = c.coef;
   const ac = sc.ac!;
-  const zz = ZIGZAG;
   const p1 = 1 << al;
   const m1 = -1 << al;
   const nz = c.nz;

@@ -1,19 +1,22 @@
 /**
  * Baseline sequential encoder for already-quantized DCT coefficients (ITU T.81 annex F.1.2)
- * with optimized Huffman tables: a first pass over the blocks turns them into a compact
- * symbol stream (one Uint32 per Huffman symbol with its extra bits) while counting symbols,
- * the tables are built from the counts (huffman.ts buildOptimalTable, as libjpeg jchuff.c
- * does for `-optimize`), and a second pass turns the stream into bits.
+ * with optimized Huffman tables, in the two steps of libjpeg's jchuff.c for `-optimize`:
+ * symbol statistics first, then the optimal tables (huffman.ts buildOptimalTable, as
+ * jpeg_gen_optimal_table), then one pass that writes the Huffman codes and extra bits.
+ *
+ * The AC statistics of sequential input are counted by the decoder while each block is hot
+ * (decode.ts DecodedComponent.acFreq); otherwise (progressive input) by a counting pass here.
+ * DC differences depend on the output block order, so a light pass over the DC values counts
+ * them (and the dummy blocks).
  *
  * The orientation is applied on the fly: every output block is read from its source block
- * through a BlockMapping and a BlockPermutation, so no transformed copy of the coefficients
- * is ever made.
+ * through a BlockMapping, with the coefficients already stored in output zigzag order by the
+ * decoder and the signs flipped while writing, so no transformed copy is ever made.
  */
 import { corrupt } from './errors.js';
-import { buildOptimalTable, type HuffmanEncodeTable } from './huffman.js';
+import { buildOptimalTable } from './huffman.js';
 import * as M from './markers.js';
 import { ZIGZAG } from './tables.js';
-import type { BlockPermutation } from './transform.js';
 
 /** One output component and where its blocks come from. */
 export interface EncodeComponent {
@@ -25,10 +28,18 @@ export interface EncodeComponent {
   /** Output blocks that hold samples; blocks beyond them in an MCU are written as dummies. */
   readonly bw: number;
   readonly bh: number;
-  /** Source coefficients (padded source grid) and the mapping of output blocks into it. */
+  /**
+   * Source coefficients (padded source grid), 64 per block in output zigzag order (decode.ts
+   * layout 'zigzag' or 'transposed'), signs not yet flipped; the mapping of output blocks into it.
+   */
   readonly src: Int16Array;
   /** Nonzero maps of the source blocks in output zigzag order (decode.ts DecodedComponent.nz). */
   readonly nz: Int32Array;
+  /**
+   * Output AC symbol frequencies over this component's output blocks that hold samples
+   * (decode.ts DecodedComponent.acFreq), or an empty array to have them counted here.
+   */
+  readonly acFreq: Uint32Array;
   readonly origin: number;
   readonly stepX: number;
   readonly stepY: number;
@@ -44,16 +55,15 @@ export interface EncodeJob {
   readonly quantTables: ReadonlyArray<Uint16Array | undefined>;
   /** APPn/COM segments written right after SOI, byte for byte. */
   readonly metadata: readonly Uint8Array[];
-  readonly perm: BlockPermutation;
+  /** Per output zigzag position: 0 to keep the sign, -1 to negate (transform.ts BlockPermutation.flip). */
+  readonly flip: Int32Array;
   /** Huffman table (0 or 1) per component (markers.ts huffmanTableChoice). */
   readonly huffmanTables: readonly number[];
 }
 
 /*
- * Symbol stream entry layout: bits 0-7 the Huffman symbol (RS for AC, SSSS for DC), bit 8
- * set for the AC class, bit 9 the table index (0 or 1), bits 10-24 the extra bits. The low
- * 10 bits index the frequency and code arrays directly; the number of extra bits is always
- * the low nibble of the symbol.
+ * Frequencies, codes and lengths of all four tables share arrays of 1024 entries indexed by
+ * (table << 9) | (class << 8) | symbol: class 0 DC (symbol SSSS), class 1 AC (symbol RRRRSSSS).
  */
 const AC = 0x100;
 const ZRL = 0xf0;
@@ -62,19 +72,6 @@ const ZRL = 0xf0;
 interface BlockList {
   readonly base: Int32Array;
   readonly comp: Uint8Array;
-}
-
-/** Number of set bits in all words of `words`. */
-function popcount(words: Int32Array): number {
-  let total = 0;
-  for (let i = 0; i < words.length; i++) {
-    let x = words[i];
-    if (x === 0) continue;
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    total += Math.imul((x + (x >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
-  }
-  return total;
 }
 
 /** Lists the blocks of one scan in coding order (T.81 A.2). */
@@ -115,53 +112,124 @@ function blockList(comps: readonly EncodeComponent[], interleaved: boolean, mcus
   return { base, comp };
 }
 
-/** Growable symbol stream. */
-interface Stream {
-  data: Uint32Array;
-  length: number;
-}
-
 /**
- * Pass 1: turns the blocks of one scan into symbols, appending to `stream` and counting
- * `freq` (indexed by the low 10 bits of an entry).
+ * Counts the DC symbols of one scan in coding order, and the DC and EOB symbols of its dummy
+ * blocks, into `freq` (jchuff.c encode_mcu_gather, DC part).
+ * @throws LosslessError ('corrupt') when a DC difference needs more than 15 bits
  */
-function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], nzs: readonly Int32Array[], tables: readonly number[],
-  perm: BlockPermutation, stream: Stream, freq: Uint32Array): void {
+function countDc(list: BlockList, srcs: readonly Int16Array[], tables: readonly number[], freq: Uint32Array): void {
   const bases = list.base;
   const compOf = list.comp;
-  const source = perm.source;
-  const flips = perm.flip;
-  const s0 = source[0];
   const pred = new Int32Array(srcs.length);
-  let out = stream.data;
-  let n = stream.length;
   for (let b = 0; b < bases.length; b++) {
-    if (n + 130 > out.length) {
-      const bigger = new Uint32Array(Math.max(out.length * 2, n + 1024));
-      bigger.set(out.subarray(0, n));
-      out = bigger;
-    }
     const ci = compOf[b];
     const base = bases[b];
     const t = tables[ci] << 9;
     if (base < 0) {
-      out[n++] = t;
-      out[n++] = t | AC;
       freq[t]++;
       freq[t | AC]++;
       continue;
     }
-    const src = srcs[ci];
-    const dc = src[base + s0];
+    const dc = srcs[ci][base];
     const diff = dc - pred[ci];
     pred[ci] = dc;
-    const ad = diff < 0 ? -diff : diff;
-    const nb = ad === 0 ? 0 : 32 - Math.clz32(ad);
+    const nb = 32 - Math.clz32(diff < 0 ? -diff : diff);
     if (nb > 15) throw corrupt('a DC difference is too large for any Huffman category');
-    const dsym = t | nb;
-    out[n++] = dsym | (((diff < 0 ? diff - 1 : diff) & ((1 << nb) - 1)) << 10);
-    freq[dsym]++;
-    // Visit only the coefficients the nonzero map marks, in output zigzag order.
+    freq[t | nb]++;
+  }
+}
+
+/**
+ * Counts the AC symbols of one component's output blocks that hold samples into `freq`
+ * (256 entries), for input whose decoder did not (progressive). Skips coefficients that the
+ * nonzero map marks but that are 0 (possible with hostile data), as the writer does.
+ * @throws LosslessError ('corrupt') when a coefficient needs more than 15 bits
+ */
+function countAc(c: EncodeComponent, freq: Uint32Array): void {
+  const src = c.src;
+  const nz = c.nz;
+  for (let y = 0; y < c.bh; y++) {
+    for (let x = 0; x < c.bw; x++) {
+      const base = (c.origin + x * c.stepX + y * c.stepY) * 64;
+      const w = base >> 5;
+      let prev = 0;
+      for (let half = 0; half < 2; half++) {
+        let m = nz[w + half];
+        while (m !== 0) {
+          const z = Math.clz32(m);
+          m ^= 1 << (31 - z);
+          const q = (half << 5) | z;
+          const v = src[base + q];
+          if (v === 0) continue;
+          let run = q - prev - 1;
+          prev = q;
+          while (run > 15) { freq[ZRL]++; run -= 16; }
+          const s = 32 - Math.clz32(v < 0 ? -v : v);
+          if (s > 15) throw corrupt('an AC coefficient is too large for any Huffman category');
+          freq[(run << 4) | s]++;
+        }
+      }
+      if (prev < 63) freq[0]++;
+    }
+  }
+}
+
+/**
+ * Writes the entropy-coded data of one scan (T.81 F.1.2), without byte stuffing: per block
+ * the DC difference and the AC run/size symbols of its nonzero coefficients in output zigzag
+ * order, each as Huffman code plus extra bits, and 1-bit padding of the last byte (F.1.2.3);
+ * the second pass of jchuff.c (encode_one_block) for `-optimize`. Every symbol written was
+ * counted by countDc / countAc / the decoder, which also checked its category, so each has a
+ * code. `stuffBytes` then inserts the 0x00 after every 0xFF.
+ *
+ * Bits gather in a 32-bit accumulator: every put adds at most 16 bits (a code, or a code with
+ * its extra bits when both fit in 16) to fewer than 16 pending ones, and is followed by a
+ * branch-free flush that always stores the two oldest pending bytes but advances the write
+ * position only when 16 bits are pending (the next flush overwrites them otherwise); the
+ * flush branch would be mispredicted about every third symbol.
+ *
+ * @param raw - output buffer, at least the scan's bits / 8 + 3 bytes
+ * @returns the number of bytes written to `raw`
+ */
+function emitScan(list: BlockList, srcs: readonly Int16Array[], nzs: readonly Int32Array[], tables: readonly number[],
+  flip: Int32Array, codes: Int32Array, lengths: Uint8Array, raw: Uint8Array): number {
+  const bases = list.base;
+  const compOf = list.comp;
+  const pred = new Int32Array(srcs.length);
+  let acc = 0;
+  let nb = 0;
+  let pos = 0;
+  let full = 0;
+  for (let b = 0; b < bases.length; b++) {
+    const ci = compOf[b];
+    const base = bases[b];
+    const tdc = tables[ci] << 9;
+    const tac = tdc | AC;
+    if (base < 0) {
+      // Dummy block: DC difference 0, then EOB.
+      acc = (acc << lengths[tdc]) | codes[tdc];
+      nb += lengths[tdc];
+      full = nb >> 4; nb -= full << 4; raw[pos] = acc >>> (nb + 8); raw[pos + 1] = acc >>> nb; pos += full << 1;
+      acc = (acc << lengths[tac]) | codes[tac];
+      nb += lengths[tac];
+      full = nb >> 4; nb -= full << 4; raw[pos] = acc >>> (nb + 8); raw[pos + 1] = acc >>> nb; pos += full << 1;
+      continue;
+    }
+    const src = srcs[ci];
+    // DC difference (F.1.2.1): code, then its extra bits.
+    const dc = src[base];
+    const diff = dc - pred[ci];
+    pred[ci] = dc;
+    const dneg = diff >> 31;
+    const ds = 32 - Math.clz32((diff ^ dneg) - dneg);
+    const didx = tdc | ds;
+    acc = (acc << lengths[didx]) | codes[didx];
+    nb += lengths[didx];
+    full = nb >> 4; nb -= full << 4; raw[pos] = acc >>> (nb + 8); raw[pos + 1] = acc >>> nb; pos += full << 1;
+    acc = (acc << ds) | ((diff + dneg) & ((1 << ds) - 1));
+    nb += ds;
+    full = nb >> 4; nb -= full << 4; raw[pos] = acc >>> (nb + 8); raw[pos + 1] = acc >>> nb; pos += full << 1;
+    // AC coefficients (F.1.2.2): visit only those the nonzero map marks, in output zigzag order.
     const nz = nzs[ci];
     const w = base >> 5;
     let prev = 0;
@@ -170,79 +238,68 @@ function gatherSymbols(list: BlockList, srcs: readonly Int16Array[], nzs: readon
       while (m !== 0) {
         const z = Math.clz32(m);
         m ^= 1 << (31 - z);
-        const k = (half << 5) + z;
-        let v = src[base + source[k]];
+        const q = (half << 5) | z;
+        let v = src[base + q];
         if (v === 0) continue;
-        let run = k - prev - 1;
-        prev = k;
+        let run = q - prev - 1;
+        prev = q;
         while (run > 15) {
-          out[n++] = t | AC | ZRL;
-          freq[t | AC | ZRL]++;
+          acc = (acc << lengths[tac | ZRL]) | codes[tac | ZRL];
+          nb += lengths[tac | ZRL];
+          full = nb >> 4; nb -= full << 4; raw[pos] = acc >>> (nb + 8); raw[pos + 1] = acc >>> nb; pos += full << 1;
           run -= 16;
         }
-        // Branch-free sign flip (flip is 0 or -1), absolute value and extra bits (F.1.2.2).
-        const flip = flips[k];
-        v = (v ^ flip) - flip;
+        // Branch-free sign flip (f is 0 or -1), category and extra bits (F.1.2.2).
+        const f = flip[q];
+        v = (v ^ f) - f;
         const neg = v >> 31;
         const s = 32 - Math.clz32((v ^ neg) - neg);
-        if (s > 15) throw corrupt('an AC coefficient is too large for any Huffman category');
-        const sym = t | AC | (run << 4) | s;
-        out[n++] = sym | (((v + neg) & ((1 << s) - 1)) << 10);
-        freq[sym]++;
+        const idx = tac | (run << 4) | s;
+        const len = lengths[idx];
+        const extra = (v + neg) & ((1 << s) - 1);
+        if (len + s <= 16) {
+          acc = (acc << (len + s)) | (codes[idx] << s) | extra;
+          nb += len + s;
+        } else {
+          acc = (acc << len) | codes[idx];
+          nb += len;
+          full = nb >> 4; nb -= full << 4; raw[pos] = acc >>> (nb + 8); raw[pos + 1] = acc >>> nb; pos += full << 1;
+          acc = (acc << s) | extra;
+          nb += s;
+        }
+        full = nb >> 4; nb -= full << 4; raw[pos] = acc >>> (nb + 8); raw[pos + 1] = acc >>> nb; pos += full << 1;
       }
     }
     if (prev < 63) {
-      out[n++] = t | AC;
-      freq[t | AC]++;
+      acc = (acc << lengths[tac]) | codes[tac];
+      nb += lengths[tac];
+      full = nb >> 4; nb -= full << 4; raw[pos] = acc >>> (nb + 8); raw[pos + 1] = acc >>> nb; pos += full << 1;
     }
   }
-  stream.data = out;
-  stream.length = n;
+  while (nb >= 8) {
+    nb -= 8;
+    raw[pos++] = acc >>> nb;
+  }
+  if (nb > 0) raw[pos++] = (acc << (8 - nb)) | ((1 << (8 - nb)) - 1);
+  return pos;
 }
 
 /**
- * Pass 2: writes the symbols of `stream` from `from` to `to` as Huffman codes plus extra
- * bits, with 0xFF byte stuffing and 1-bit padding of the last byte (T.81 F.1.2.3).
+ * Copies `raw[0..n)` to `out` at `pos`, inserting a 0x00 after every 0xFF byte (T.81 F.1.2.3).
  * @returns the new write position in `out`
  */
-function emitSymbols(stream: Uint32Array, from: number, to: number, codes: Int32Array, lengths: Uint8Array,
-  out: Uint8Array, pos: number): number {
-  let acc = 0;
-  let nb = 0;
-  for (let i = from; i < to; i++) {
-    const e = stream[i];
-    const idx = e & 0x3ff;
-    const len = lengths[idx];
-    const eb = e & 15;
-    const extra = e >>> 10;
-    if (len + eb <= 24) {
-      acc = (acc << (len + eb)) | (codes[idx] << eb) | extra;
-      nb += len + eb;
-    } else {
-      acc = (acc << len) | codes[idx];
-      nb += len;
-      while (nb >= 8) {
-        nb -= 8;
-        const byte = (acc >>> nb) & 0xff;
-        out[pos++] = byte;
-        if (byte === 0xff) out[pos++] = 0;
-      }
-      acc = (acc << eb) | extra;
-      nb += eb;
-    }
-    while (nb >= 8) {
-      nb -= 8;
-      const byte = (acc >>> nb) & 0xff;
-      out[pos++] = byte;
-      if (byte === 0xff) out[pos++] = 0;
-    }
+function stuffBytes(raw: Uint8Array, n: number, out: Uint8Array, pos: number): number {
+  const data = raw.subarray(0, n);
+  let from = 0;
+  for (;;) {
+    const ff = data.indexOf(0xff, from);
+    const to = ff < 0 ? n : ff + 1;
+    out.set(data.subarray(from, to), pos);
+    pos += to - from;
+    if (ff < 0) return pos;
+    out[pos++] = 0;
+    from = to;
   }
-  if (nb > 0) {
-    const byte = ((acc << (8 - nb)) | ((1 << (8 - nb)) - 1)) & 0xff;
-    out[pos++] = byte;
-    if (byte === 0xff) out[pos++] = 0;
-  }
-  return pos;
 }
 
 /**
@@ -268,21 +325,18 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
     ? [{ comps: [...comps], tables: [...tableOf] }]
     : comps.map((c, i) => ({ comps: [c], tables: [tableOf[i]] }));
 
-  // Pass 1: symbols and their statistics.
+  // Statistics: DC (and dummy blocks) per scan in coding order, AC per component.
   const freq = new Uint32Array(1024);
-  // Size the symbol stream from the nonzero maps: one symbol per nonzero AC coefficient, plus
-  // per block at most one DC, one EOB and three ZRLs. (It still grows if hostile data lies.)
-  let symbols = 1024;
-  for (const c of comps) symbols += popcount(c.nz) + 5 * c.bw * c.bh;
-  const stream: Stream = { data: new Uint32Array(symbols), length: 0 };
-  const ends: number[] = [];
-  for (const scan of scans) {
-    const list = blockList(scan.comps, interleaved, mcusX, mcusY);
-    gatherSymbols(list, scan.comps.map((c) => c.src), scan.comps.map((c) => c.nz), scan.tables, job.perm, stream, freq);
-    ends.push(stream.length);
-  }
+  const lists = scans.map((scan) => blockList(scan.comps, interleaved, mcusX, mcusY));
+  scans.forEach((scan, si) => countDc(lists[si], scan.comps.map((c) => c.src), scan.tables, freq));
+  comps.forEach((c, i) => {
+    let acFreq = c.acFreq;
+    if (acFreq.length === 0) { acFreq = new Uint32Array(256); countAc(c, acFreq); }
+    const off = (tableOf[i] << 9) | AC;
+    for (let s = 0; s < 256; s++) freq[off + s] += acFreq[s];
+  });
 
-  // Optimal tables; all four share one code/length array indexed like the stream entries.
+  // Optimal tables; all four share one code/length array indexed like `freq`.
   const codes = new Int32Array(1024);
   const lengths = new Uint8Array(1024);
   const dht: number[] = [];
@@ -333,8 +387,8 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
   out.set(tables, pos);
   pos += tables.length;
 
-  // Pass 2: the scans.
-  let from = 0;
+  // The scans, each written unstuffed into `raw` first.
+  const raw = new Uint8Array(Math.ceil(bits / 8) + 4);
   scans.forEach((scan, si) => {
     const sos: number[] = [scan.comps.length];
     scan.comps.forEach((c, i) => sos.push(c.id, (scan.tables[i] << 4) | scan.tables[i]));
@@ -342,8 +396,9 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
     const seg = segment(M.SOS, sos);
     out.set(seg, pos);
     pos += seg.length;
-    pos = emitSymbols(stream.data, from, ends[si], codes, lengths, out, pos);
-    from = ends[si];
+    const n = emitScan(lists[si], scan.comps.map((c) => c.src), scan.comps.map((c) => c.nz), scan.tables, job.flip,
+      codes, lengths, raw);
+    pos = stuffBytes(raw, n, out, pos);
   });
   out[pos++] = 0xff;
   out[pos++] = M.EOI;

@@ -20,8 +20,8 @@ export interface HuffmanDecodeTable {
   readonly values: Uint8Array;
   /**
    * AC shortcut indexed like `look`: when the code and its extra bits fit in LOOKAHEAD_BITS,
-   * `value * 256 + run * 16 + bitsUsed` (value is the sign-extended coefficient, never 0);
-   * else 0.
+   * `value * 4096 + run * 256 + size * 16 + bitsUsed` (value is the sign-extended coefficient,
+   * never 0; so `(entry >> 4) & 0xff` is the run/size symbol RS); else 0.
    */
   readonly fastAc: Int32Array;
 }
@@ -67,7 +67,7 @@ export function buildDecodeTable(counts: Uint8Array, values: Uint8Array): Huffma
     if (size === 0 || len + size > LOOKAHEAD_BITS) continue;
     const bits = (i >> (LOOKAHEAD_BITS - len - size)) & ((1 << size) - 1);
     const value = bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits;
-    fastAc[i] = value * 256 + run * 16 + len + size;
+    fastAc[i] = value * 4096 + run * 256 + size * 16 + len + size;
   }
   return { look, maxcode, valOffset, values, fastAc };
 }

@@ -128,12 +128,13 @@ export function transformJpegLossless(jpeg: Uint8Array, orientation: Orientation
   if (!(jpeg instanceof Uint8Array)) throw new TypeError(`Expected Uint8Array for jpeg but received ${typeof jpeg}`);
   validateOrientation(orientation);
   try {
-    // For 5-8 the encoder walks source block columns: store them column-major (sequential
-    // input) so it reads memory in order, and order the nonzero maps for the transposed zigzag.
+    // The decoder stores every coefficient at its output zigzag position and counts the output
+    // AC symbols; for 5-8 the encoder walks source block columns, so they are stored
+    // column-major (sequential input) for it to read memory in order.
     const dec = decodeJpeg(jpeg, (f) => {
       const p = checkPerfect(f.width, f.height, f.maxH, f.maxV, orientation);
       if (!p.perfect) throw new LosslessError('imperfect', p.reason!);
-    }, swapsAxes(orientation));
+    }, swapsAxes(orientation) ? 'transposed' : 'zigzag');
     const out = encodeTransformed(dec, orientation);
     const swap = swapsAxes(orientation);
     return { ok: true, jpeg: out, width: swap ? dec.height : dec.width, height: swap ? dec.width : dec.height };
@@ -153,14 +154,14 @@ function encodeTransformed(dec: DecodedJpeg, o: Orientation): Uint8Array {
       id: c.id, tq: c.tq,
       h: swap ? c.v : c.h, v: swap ? c.h : c.v,
       bw: swap ? c.bh : c.bw, bh: swap ? c.bw : c.bh,
-      src: c.coef, nz: c.nz, origin: m.origin, stepX: m.stepX, stepY: m.stepY,
+      src: c.coef, nz: c.nz, acFreq: c.acFreq, origin: m.origin, stepX: m.stepX, stepY: m.stepY,
     };
   });
   const quantTables = dec.quantTables.map((t) => (t && swap ? transposeTable(t) : t));
   return encodeBaseline({
     width: swap ? dec.height : dec.width,
     height: swap ? dec.width : dec.height,
-    comps, quantTables, metadata: dec.metadata, perm: blockPermutation(o),
+    comps, quantTables, metadata: dec.metadata, flip: blockPermutation(o).flip,
     huffmanTables: huffmanTableChoice(dec.metadata, dec.comps.map((c) => c.id)),
   });
 }
