@@ -164,7 +164,8 @@ function countAc(c: EncodeComponent, freq: Uint32Array): void {
           let run = q - prev - 1;
           prev = q;
           while (run > 15) { freq[ZRL]++; run -= 16; }
-          const s = 32 - Math.clz32(v < 0 ? -v : v);
+          const neg = v >> 31; // branch-free absolute value: the sign is unpredictable
+          const s = 32 - Math.clz32((v ^ neg) - neg);
           if (s > 15) throw corrupt('an AC coefficient is too large for any Huffman category');
           freq[(run << 4) | s]++;
         }
