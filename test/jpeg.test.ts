@@ -240,3 +240,25 @@ describe('MPO (multi-picture) files', () => {
     expect((await sharp(out).metadata()).width).toBe(24);
   });
 });
+
+describe('EXIF thumbnail', () => {
+  it("follows IFD1's own orientation when it has one: a thumbnail marked upright is left as it is", async () => {
+    const dir = await tempDir();
+    const bytes = Buffer.from(await readFile(fixture(SETS[0], 6)));
+    const s = parseJpeg(bytes);
+    const app1 = s.segments.find((g) => g.marker === 0xe1)!;
+    const { parseTiff, TAG, readExifOrientation } = await import('../src/metadata/tiff.js');
+    const tiffStart = app1.dataOffset + 6;
+    const tiff = bytes.subarray(tiffStart, app1.dataOffset + app1.dataLength);
+    const ifd1 = parseTiff(tiff).ifd1!;
+    bytes.writeUInt16LE(1, tiffStart + ifd1.entries.get(TAG.Orientation)!.valueOffset); // the fixture's EXIF is little-endian
+    const { offset, length } = readExifOrientation(tiff).thumbnail!;
+    const thumbBefore = Buffer.from(tiff.subarray(offset, offset + length));
+    const input = path.join(dir, 'in.jpg');
+    await import('node:fs/promises').then((fs) => fs.writeFile(input, bytes));
+    const result = await normalizeFile(input, path.join(dir, 'out.jpg'));
+    expect(result.action).toBe('rotated');
+    const thumbAfter = Buffer.from((await exifr.thumbnail(path.join(dir, 'out.jpg'))) as Uint8Array);
+    expect(thumbAfter.equals(thumbBefore)).toBe(true);
+  });
+});

@@ -2,7 +2,7 @@
  * Rewriting an EXIF TIFF structure for an upright image, the same in every container: orientation
  * 1 in IFD0 and IFD1, the new pixel size, and the thumbnail transformed with the image.
  */
-import type { Orientation } from '../orientation.js';
+import { isOrientation, type Orientation } from '../orientation.js';
 import { transformThumbnail } from '../pixels/thumbnail.js';
 import { patchExif, readExifOrientation } from './tiff.js';
 
@@ -21,9 +21,10 @@ export interface ExifRewrite {
 }
 
 /**
- * Returns a rewritten copy of an EXIF TIFF structure (EXIF 2.32): orientation 1, PixelXDimension/
- * PixelYDimension set, the JPEG thumbnail transformed with the image (or removed when it cannot
- * be). Everything else is kept byte for byte.
+ * Returns a rewritten copy of an EXIF TIFF structure (EXIF 2.32): orientation 1 in IFD0 and IFD1,
+ * PixelXDimension/PixelYDimension set, the JPEG thumbnail made upright (by IFD1's own orientation
+ * when it has a valid one, else by the image's; removed when it cannot be transformed).
+ * Everything else is kept byte for byte.
  *
  * @param tiff - the TIFF structure (without any "Exif\0\0" prefix).
  * @param rewrite - see {@link ExifRewrite}.
@@ -34,10 +35,15 @@ export interface ExifRewrite {
 export async function rewriteExif(tiff: Uint8Array, rewrite: ExifRewrite, warnings: string[]): Promise<Uint8Array | undefined> {
   try {
     const exif = readExifOrientation(tiff);
+    // IFD1's own Orientation describes the thumbnail's pixels (EXIF 2.32 section 4.6.2); a
+    // writer that set it has told how the thumbnail is stored. Without it, the thumbnail is
+    // stored like the main image.
+    const own = exif.thumbnailOrientation;
+    const thumbnailOrientation = isOrientation(own) ? own : rewrite.orientation;
     let thumbnail: Uint8Array | null | undefined;
-    if (exif.thumbnail && rewrite.orientation !== 1) {
+    if (exif.thumbnail && thumbnailOrientation !== 1) {
       const { offset, length } = exif.thumbnail;
-      thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), rewrite.orientation);
+      thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), thumbnailOrientation);
     }
     const patched = patchExif(tiff, { width: rewrite.width, height: rewrite.height, thumbnail, maxLength: rewrite.maxLength });
     warnings.push(...patched.warnings);
