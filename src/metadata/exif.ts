@@ -33,23 +33,39 @@ export interface ExifRewrite {
  *   caller keeps the original bytes).
  */
 export async function rewriteExif(tiff: Uint8Array, rewrite: ExifRewrite, warnings: string[]): Promise<Uint8Array | undefined> {
-  try {
-    const exif = readExifOrientation(tiff);
-    // IFD1's own Orientation describes the thumbnail's pixels (EXIF 2.32 section 4.6.2); a
-    // writer that set it has told how the thumbnail is stored. Without it, the thumbnail is
-    // stored like the main image.
-    const own = exif.thumbnailOrientation;
-    const thumbnailOrientation = isOrientation(own) ? own : rewrite.orientation;
-    let thumbnail: Uint8Array | null | undefined;
-    if (exif.thumbnail && thumbnailOrientation !== 1) {
-      const { offset, length } = exif.thumbnail;
-      thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), thumbnailOrientation);
-    }
-    const patched = patchExif(tiff, { width: rewrite.width, height: rewrite.height, thumbnail, maxLength: rewrite.maxLength });
-    warnings.push(...patched.warnings);
-    return patched.bytes;
-  } catch (error) {
+  const unreadable = (error: unknown) => {
     warnings.push(`EXIF${rewrite.where ? ` in the ${rewrite.where}` : ''} is unreadable (${(error as Error).message}); it is kept as it is`);
     return undefined;
+  };
+  let exif: ReturnType<typeof readExifOrientation>;
+  try {
+    exif = readExifOrientation(tiff);
+  } catch (error) {
+    return unreadable(error);
   }
+  // IFD1's own Orientation describes the thumbnail's pixels (EXIF 2.32 section 4.6.2); a
+  // writer that set it has told how the thumbnail is stored. Without it, the thumbnail is
+  // stored like the main image.
+  const own = exif.thumbnailOrientation;
+  const thumbnailOrientation = isOrientation(own) ? own : rewrite.orientation;
+  let thumbnail: Uint8Array | null | undefined;
+  if (exif.thumbnail && thumbnailOrientation !== 1) {
+    const { offset, length } = exif.thumbnail;
+    thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), thumbnailOrientation);
+  }
+  // A damaged IFD1 can make storing the new thumbnail fail; then the thumbnail is removed, and
+  // failing that left alone, so that orientation 1 and the pixel size are written regardless.
+  const attempts = thumbnail === undefined ? [undefined] : [thumbnail, null, undefined];
+  let lastError: unknown;
+  for (const attempt of attempts) {
+    try {
+      const patched = patchExif(tiff, { width: rewrite.width, height: rewrite.height, thumbnail: attempt, maxLength: rewrite.maxLength });
+      warnings.push(...patched.warnings);
+      if (attempt !== thumbnail) warnings.push('the EXIF thumbnail could not be replaced; it was ' + (attempt === null ? 'removed' : 'left as it was'));
+      return patched.bytes;
+    } catch (error) {
+      lastError = error;
+    }
+  }
+  return unreadable(lastError);
 }
