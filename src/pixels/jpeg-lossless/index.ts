@@ -7,14 +7,15 @@
  * transform.ts (block mapping, within-block permutation and sign, quantization table
  * transposition) -> encode.ts (baseline encode with optimized Huffman tables).
  */
+import type { Orientation } from '../../orientation.js';
 import { decodeJpeg, type DecodedJpeg } from './decode.js';
 import { LosslessError } from './errors.js';
 import { encodeBaseline, type EncodeComponent } from './encode.js';
 import { huffmanTableChoice } from './markers.js';
 import { blockMapping, blockPermutation, swapsAxes, TRANSFORM_NAME, transposeTable } from './transform.js';
 
-/** EXIF orientation value 1-8 (EXIF 2.32, tag 0x0112). */
-export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
+/** EXIF orientation value 1-8 (EXIF 2.32, tag 0x0112): the project's one definition. */
+export type { Orientation } from '../../orientation.js';
 
 /**
  * Why the lossless path was not taken:
