@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import { IMAGE_EXTENSIONS } from './containers/index.js';
+import { isJpeg } from './containers/jpeg-structure.js';
 import { discover, type PlannedFile, type Shard } from './discover.js';
 import { ExifFixError, invalidParameterMessage } from './errors.js';
 import { runJob, type JobResult } from './job.js';
@@ -203,8 +204,11 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
       if (existing?.isFile() && existing.mtimeMs >= s.mtimeMs) return finish({ action: 'existing' });
     }
     if (settings.check) {
+      // Only a JPEG can be judged from its head (every orientation place precedes its first
+      // scan); anything else is read whole from the start rather than parsed twice.
       size = s.size;
       bytes = readHeadSync(sourcePath, size);
+      if (bytes.length < size && !isJpeg(bytes)) bytes = await readFile(sourcePath);
     } else {
       bytes = await readFile(sourcePath);
       size = bytes.length;
@@ -215,9 +219,8 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
 
   const plan = settings.check || settings.dryRun;
   let job: JobResult = await runJob(bytes, { limitInputPixels: settings.limit, lossless: settings.lossless, plan });
-  if (settings.check && bytes.length < size && (job.outcome === 'failed' || job.outcome === 'unknown' || job.format !== 'jpeg')) {
-    // Only JPEG is read from its head alone; anything else (or a JPEG whose header is longer
-    // than the head) is read whole. Pixels are still never decoded.
+  if (settings.check && bytes.length < size && job.outcome === 'failed') {
+    // A JPEG whose metadata runs past the head is read whole. Pixels are still never decoded.
     try {
       bytes = await readFile(sourcePath);
     } catch (error) {
