@@ -160,7 +160,7 @@ function readHeadSync(file: string, size: number): Uint8Array {
 async function processFile(file: PlannedFile, settings: Settings): Promise<FileResult> {
   const started = performance.now();
   let sourcePath = path.resolve(settings.cwd, file.source);
-  let targetPath = path.resolve(settings.cwd, file.target);
+  let targetPath = file.target === file.source ? sourcePath : path.resolve(settings.cwd, file.target);
   const inPlace = sourcePath === targetPath;
   const base: FileResult = {
     input: file.source,

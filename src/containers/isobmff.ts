@@ -77,7 +77,7 @@ export function readBoxes(r: Reader, start: number, end: number): Box[] {
       size = end - p; // extends to the end of its container (ISO/IEC 14496-12 section 4.2)
     }
     if (type === 'uuid') header += 16;
-    ensure(size >= header && p + size <= end, `HEIF box '${printable(type)}' at byte ${p} has a bad size ${size}`);
+    ensure(size >= header && p + size <= end, () => `HEIF box '${printable(type)}' at byte ${p} has a bad size ${size}`);
     boxes.push({ type, offset: p, payload: p + header, end: p + size });
     p += size;
   }

@@ -74,13 +74,18 @@ export const ZIGZAG = Uint8Array.from([
   54, 47, 55, 62, 63,
 ]);
 
-/** The `BITS` lists of the four Annex K Huffman tables (K.3), as strings for comparison. */
-const STANDARD_BITS = new Set([
-  '0,1,5,1,1,1,1,1,1,0,0,0,0,0,0,0',
-  '0,3,1,1,1,1,1,1,1,1,1,0,0,0,0,0',
-  '0,2,1,3,3,2,4,3,5,5,4,4,0,0,1,125',
-  '0,2,1,2,4,4,3,4,7,5,4,4,0,1,2,119',
-]);
+/** The `BITS` lists (code counts for lengths 1-16) of the four Annex K Huffman tables (K.3). */
+const STANDARD_BITS: readonly Uint8Array[] = [
+  Uint8Array.of(0, 1, 5, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0),
+  Uint8Array.of(0, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0),
+  Uint8Array.of(0, 2, 1, 3, 3, 2, 4, 3, 5, 5, 4, 4, 0, 0, 1, 125),
+  Uint8Array.of(0, 2, 1, 2, 4, 4, 3, 4, 7, 5, 4, 4, 0, 1, 2, 119),
+];
+
+/** Whether the 16 bytes of `data` at `offset` equal one of {@link STANDARD_BITS}. */
+function isStandardBits(data: Uint8Array, offset: number): boolean {
+  return STANDARD_BITS.some((bits) => bits.every((count, i) => data[offset + i] === count));
+}
 
 /** Markers without a length field (T.81 B.1.1.3): TEM, RSTn, SOI, EOI. */
 function isStandalone(marker: number): boolean {
@@ -133,7 +138,7 @@ export function parseJpeg(bytes: Uint8Array, options: ParseJpegOptions = {}): Jp
   let p = 2;
   for (;;) {
     ensure(p + 1 < bytes.length, 'truncated JPEG: the file ends before its EOI marker');
-    ensure(bytes[p] === 0xff, `JPEG marker expected at byte ${p}`);
+    ensure(bytes[p] === 0xff, () => `JPEG marker expected at byte ${p}`);
     let q = p + 1;
     while (q < bytes.length && bytes[q] === 0xff) q++; // fill bytes
     ensure(q < bytes.length, 'truncated JPEG: the file ends before its EOI marker');
@@ -151,7 +156,7 @@ export function parseJpeg(bytes: Uint8Array, options: ParseJpegOptions = {}): Jp
     }
     ensure(q + 3 <= bytes.length, 'truncated JPEG: the file ends inside a marker segment');
     const length = (bytes[q + 1] << 8) | bytes[q + 2];
-    ensure(length >= 2, `JPEG segment 0x${marker.toString(16)} has length ${length}`);
+    ensure(length >= 2, () => `JPEG segment 0x${marker.toString(16)} has length ${length}`);
     const dataOffset = q + 3;
     const dataLength = length - 2;
     let end = dataOffset + dataLength;
@@ -219,9 +224,10 @@ function huffmanTablesAreStandard(data: Uint8Array): boolean {
   let p = 0;
   let standard = true;
   while (p + 17 <= data.length) {
-    const bits = Array.from(data.subarray(p + 1, p + 17));
-    if (!STANDARD_BITS.has(bits.join(','))) standard = false;
-    p += 17 + bits.reduce((a, b) => a + b, 0);
+    if (!isStandardBits(data, p + 1)) standard = false;
+    let symbols = 0;
+    for (let i = p + 1; i < p + 17; i++) symbols += data[i];
+    p += 17 + symbols;
   }
   return standard;
 }

@@ -122,15 +122,15 @@ export function parsePng(bytes: Uint8Array, options: { readonly verifyImageData?
   for (;;) {
     ensure(p + 12 <= bytes.length, 'truncated PNG: the file ends before its IEND chunk');
     const length = u32(bytes, p);
-    ensure(length <= MAX_CHUNK_LENGTH, `PNG chunk at byte ${p} declares length ${length}`);
-    ensure(isLetter(bytes[p + 4]) && isLetter(bytes[p + 5]) && isLetter(bytes[p + 6]) && isLetter(bytes[p + 7]), `PNG chunk at byte ${p} has an invalid type`);
+    ensure(length <= MAX_CHUNK_LENGTH, () => `PNG chunk at byte ${p} declares length ${length}`);
+    ensure(isLetter(bytes[p + 4]) && isLetter(bytes[p + 5]) && isLetter(bytes[p + 6]) && isLetter(bytes[p + 7]), () => `PNG chunk at byte ${p} has an invalid type`);
     const type = String.fromCharCode(bytes[p + 4], bytes[p + 5], bytes[p + 6], bytes[p + 7]);
     const dataOffset = p + 8;
     const end = dataOffset + length + 4;
-    ensure(end <= bytes.length, `truncated PNG: chunk ${type} runs past the end of the file`);
+    ensure(end <= bytes.length, () => `truncated PNG: chunk ${type} runs past the end of the file`);
     if (verifyImageData || type !== 'IDAT') {
       const stored = u32(bytes, dataOffset + length);
-      ensure(crc32(bytes.subarray(p + 4, dataOffset + length)) === stored, `PNG chunk ${type} has a bad CRC`);
+      ensure(crc32(bytes.subarray(p + 4, dataOffset + length)) === stored, () => `PNG chunk ${type} has a bad CRC`);
     }
     ensure(chunks.length > 0 || type === 'IHDR', 'PNG does not start with an IHDR chunk');
     chunks.push({ type, offset: p, dataOffset, length, end });

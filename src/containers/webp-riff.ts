@@ -59,12 +59,12 @@ export function parseWebp(bytes: Uint8Array): WebpStructure {
   let p = 12;
   // Every chunk takes at least 8 bytes, so the loop runs at most riffSize / 8 times.
   while (p < riffEnd) {
-    ensure(p + 8 <= riffEnd, `WebP chunk header at byte ${p} runs past the RIFF payload`);
+    ensure(p + 8 <= riffEnd, () => `WebP chunk header at byte ${p} runs past the RIFF payload`);
     const fourcc = ascii(bytes, p, 4);
     const size = u32le(bytes, p + 4);
     const dataOffset = p + 8;
     // The FourCC is any 4 bytes of the file: escape control characters so the message stays one line.
-    ensure(size <= riffEnd - dataOffset, `WebP chunk "${printable(fourcc)}" at byte ${p} runs past the RIFF payload`);
+    ensure(size <= riffEnd - dataOffset, () => `WebP chunk "${printable(fourcc)}" at byte ${p} runs past the RIFF payload`);
     // A missing pad byte after the last chunk is tolerated, as libwebp does.
     const end = Math.min(dataOffset + size + (size & 1), riffEnd);
     chunks.push({ fourcc, offset: p, dataOffset, size, end });

@@ -117,7 +117,7 @@ export function tiffByteOrder(bytes: Uint8Array): boolean {
  */
 export function readIfd(t: TiffView, offset: number): Ifd {
   const count = t.u16(offset);
-  ensure(count <= MAX_ENTRIES, `IFD at byte ${offset} declares ${count} entries`);
+  ensure(count <= MAX_ENTRIES, () => `IFD at byte ${offset} declares ${count} entries`);
   const entries = new Map<number, IfdEntry>();
   for (let i = 0; i < count; i++) {
     const entryOffset = offset + 2 + i * 12;
@@ -188,7 +188,7 @@ export function countIfds(bytes: Uint8Array): number {
   const seen = new Set<number>();
   let offset = t.u32(4);
   while (offset !== 0 && seen.size < MAX_IFDS) {
-    ensure(!seen.has(offset), `IFD chain loops back to byte ${offset}`);
+    ensure(!seen.has(offset), () => `IFD chain loops back to byte ${offset}`);
     seen.add(offset);
     offset = readIfd(t, offset).next;
   }
