@@ -136,28 +136,55 @@ function isInside(child: string, parent: string): boolean {
 export async function discover(paths: readonly string[], options: DiscoverOptions = {}): Promise<PlannedFile[]> {
   const cwd = options.cwd ?? process.cwd();
   const out = options.out === undefined ? undefined : path.resolve(cwd, options.out);
-  const found: Array<{ source: string; relative: string; walked: boolean }> = [];
-  const walkedRoots: string[] = [];
+  const base = path.resolve(cwd);
+  const bySource = new Map<string, PlannedFile>();
+  const byTarget = new Map<string, PlannedFile>();
+  // Each file goes into the plan as it is found (no list of everything found first): at 10^5
+  // paths the intermediate list and `path.resolve`'s garbage were most of the run's memory.
+  const add = (source: string, relative: string, walked: boolean): void => {
+    const absSource = absolute(base, source);
+    if (bySource.has(absSource)) return;
+    if (out === undefined) {
+      // In place (or reading only): every target is its own source, so no two can collide.
+      bySource.set(absSource, { source, relative, target: source, walked });
+      return;
+    }
+    const target = path.join(options.out as string, relative);
+    const absTarget = path.resolve(cwd, target);
+    if (absTarget === absSource) throw new ExifFixError(`The output for \`${source}\` would be the input itself`, 'usage');
+    const other = byTarget.get(absTarget);
+    if (other) throw new ExifFixError(`Both \`${other.source}\` and \`${source}\` would be written to \`${target}\``, 'usage');
+    const planned = { source, relative, target, walked };
+    bySource.set(absSource, planned);
+    byTarget.set(absTarget, planned);
+  };
   for (const given of paths) {
     const info = await stat(path.resolve(cwd, given)).catch(() => undefined);
     if (info?.isFile()) {
-      found.push({ source: given, relative: path.basename(given), walked: false });
+      add(given, path.basename(given), false);
     } else if (info?.isDirectory()) {
-      walkedRoots.push(path.resolve(cwd, given));
       const root = path.resolve(cwd, given);
-      const entries = options.followSymlinks
-        ? await walkFollowingLinks(root)
-        : await fg('**/*', { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false });
-      for (const e of entries) found.push({ source: path.join(given, e), relative: e, walked: true });
+      refuseOutputInside(out, options.out, cwd, root);
+      if (options.followSymlinks) {
+        for (const e of await walkFollowingLinks(root)) add(path.join(given, e), e, true);
+      } else {
+        for await (const e of fg.stream('**/*', { cwd: root, onlyFiles: true, dot: false, followSymbolicLinks: false })) {
+          add(path.join(given, e as string), e as string, true);
+        }
+      }
     } else if (fg.isDynamicPattern(given)) {
       const pattern = given.split(path.sep).join('/');
-      const base = globBase(pattern);
-      walkedRoots.push(path.resolve(cwd, base));
-      const entries = await fg(pattern, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: false, caseSensitiveMatch: false });
-      if (entries.length === 0 && options.errorOnUnmatchedPattern !== false) {
+      const patternBase = globBase(pattern);
+      const root = path.resolve(cwd, patternBase);
+      refuseOutputInside(out, options.out, cwd, root);
+      let matched = false;
+      for await (const e of fg.stream(pattern, { cwd, onlyFiles: true, dot: false, followSymbolicLinks: false, caseSensitiveMatch: false })) {
+        matched = true;
+        add(path.normalize(e as string), path.relative(patternBase, e as string), true);
+      }
+      if (!matched && options.errorOnUnmatchedPattern !== false) {
         throw new ExifFixError(`No files match the pattern \`${given}\` (use --no-error-on-unmatched-pattern to allow it)`, 'usage');
       }
-      for (const e of entries) found.push({ source: path.normalize(e), relative: path.relative(base, e), walked: true });
     } else {
       throw new ExifFixError(`Cannot find \`${given}\`: no such file or directory`, 'usage');
     }
@@ -170,33 +197,7 @@ export async function discover(paths: readonly string[], options: DiscoverOption
       const fromCwd = path.relative(cwd, path.resolve(cwd, listed));
       relative = fromCwd.startsWith('..') || path.isAbsolute(fromCwd) ? path.basename(listed) : fromCwd;
     }
-    found.push({ source: listed, relative, walked: false });
-  }
-  if (out !== undefined) {
-    for (const root of walkedRoots) {
-      if (isInside(out, root)) {
-        throw new ExifFixError(`The output directory \`${options.out}\` is inside the input \`${path.relative(cwd, root) || '.'}\`, which would walk it again`, 'usage');
-      }
-    }
-  }
-  const bySource = new Map<string, PlannedFile>();
-  const byTarget = new Map<string, PlannedFile>();
-  for (const f of found) {
-    const absSource = path.resolve(cwd, f.source);
-    if (bySource.has(absSource)) continue;
-    if (out === undefined) {
-      // In place (or reading only): every target is its own source, so no two can collide.
-      bySource.set(absSource, { source: f.source, relative: f.relative, target: f.source, walked: f.walked });
-      continue;
-    }
-    const target = path.join(options.out as string, f.relative);
-    const absTarget = path.resolve(cwd, target);
-    if (absTarget === absSource) throw new ExifFixError(`The output for \`${f.source}\` would be the input itself`, 'usage');
-    const other = byTarget.get(absTarget);
-    if (other) throw new ExifFixError(`Both \`${other.source}\` and \`${f.source}\` would be written to \`${target}\``, 'usage');
-    const planned = { source: f.source, relative: f.relative, target, walked: f.walked };
-    bySource.set(absSource, planned);
-    byTarget.set(absTarget, planned);
+    add(listed, relative, false);
   }
   if (out !== undefined) {
     for (const p of bySource.values()) {
@@ -205,7 +206,40 @@ export async function discover(paths: readonly string[], options: DiscoverOption
       }
     }
   }
+  byTarget.clear();
   const shard = options.shard;
-  const planned = shard ? [...bySource.values()].filter((p) => inShard(p.source, shard)) : [...bySource.values()];
+  const planned: PlannedFile[] = [];
+  for (const p of bySource.values()) if (!shard || inShard(p.source, shard)) planned.push(p);
+  bySource.clear();
   return planned.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
+}
+
+/**
+ * Refuses an output directory inside an input tree that is walked, which would walk the outputs
+ * of the run as inputs.
+ *
+ * @throws {ExifFixError} code `'usage'`.
+ */
+function refuseOutputInside(out: string | undefined, given: string | undefined, cwd: string, root: string): void {
+  if (out !== undefined && isInside(out, root)) {
+    throw new ExifFixError(`The output directory \`${given}\` is inside the input \`${path.relative(cwd, root) || '.'}\`, which would walk it again`, 'usage');
+  }
+}
+
+/**
+ * `path.resolve(base, p)` for the common case without its per-character work: a relative POSIX
+ * path with no `.`, `..` or empty segment is simply appended. Anything else goes to `path.resolve`.
+ *
+ * @param base - an absolute, normalized directory.
+ * @param p - a path as the user or a walk gave it.
+ */
+function absolute(base: string, p: string): string {
+  const simple =
+    path.sep === '/' &&
+    p !== '' &&
+    p[0] !== '/' &&
+    p[p.length - 1] !== '/' &&
+    !p.includes('//') &&
+    !(p === '.' || p === '..' || p.startsWith('./') || p.startsWith('../') || p.endsWith('/.') || p.endsWith('/..') || p.includes('/./') || p.includes('/../'));
+  return simple ? (base === '/' ? `/${p}` : `${base}/${p}`) : path.resolve(base, p);
 }
