@@ -142,21 +142,21 @@ export async function discover(paths: readonly string[], options: DiscoverOption
   // Each file goes into the plan as it is found (no list of everything found first): at 10^5
   // paths the intermediate list and `path.resolve`'s garbage were most of the run's memory.
   const add = (source: string, relative: string, walked: boolean): void => {
-    const absSource = absolute(base, source);
-    if (bySource.has(absSource)) return;
+    const key = canonical(base, source);
+    if (bySource.has(key)) return;
     if (out === undefined) {
       // In place (or reading only): every target is its own source, so no two can collide.
-      bySource.set(absSource, { source, relative, target: source, walked });
+      bySource.set(key, { source, relative, target: source, walked });
       return;
     }
     const target = path.join(options.out as string, relative);
-    const absTarget = path.resolve(cwd, target);
-    if (absTarget === absSource) throw new ExifFixError(`The output for \`${source}\` would be the input itself`, 'usage');
-    const other = byTarget.get(absTarget);
+    const targetKey = canonical(base, target);
+    if (targetKey === key) throw new ExifFixError(`The output for \`${source}\` would be the input itself`, 'usage');
+    const other = byTarget.get(targetKey);
     if (other) throw new ExifFixError(`Both \`${other.source}\` and \`${source}\` would be written to \`${target}\``, 'usage');
     const planned = { source, relative, target, walked };
-    bySource.set(absSource, planned);
-    byTarget.set(absTarget, planned);
+    bySource.set(key, planned);
+    byTarget.set(targetKey, planned);
   };
   for (const given of paths) {
     const info = await stat(path.resolve(cwd, given)).catch(() => undefined);
@@ -201,7 +201,7 @@ export async function discover(paths: readonly string[], options: DiscoverOption
   }
   if (out !== undefined) {
     for (const p of bySource.values()) {
-      if (bySource.has(path.resolve(cwd, p.target))) {
+      if (bySource.has(canonical(base, p.target))) {
         throw new ExifFixError(`The output \`${p.target}\` would overwrite an input`, 'usage');
       }
     }
@@ -227,13 +227,14 @@ function refuseOutputInside(out: string | undefined, given: string | undefined, 
 }
 
 /**
- * `path.resolve(base, p)` for the common case without its per-character work: a relative POSIX
- * path with no `.`, `..` or empty segment is simply appended. Anything else goes to `path.resolve`.
+ * The one spelling of a path that {@link discover} compares: relative to `base`, normalized. A
+ * relative POSIX path with no `.`, `..` or empty segment is already that spelling and is returned
+ * as it is, so that a plan of 10^5 listed files holds no second copy of each path.
  *
- * @param base - an absolute, normalized directory.
+ * @param base - the working directory: absolute and normalized.
  * @param p - a path as the user or a walk gave it.
  */
-function absolute(base: string, p: string): string {
+function canonical(base: string, p: string): string {
   const simple =
     path.sep === '/' &&
     p !== '' &&
@@ -241,5 +242,5 @@ function absolute(base: string, p: string): string {
     p[p.length - 1] !== '/' &&
     !p.includes('//') &&
     !(p === '.' || p === '..' || p.startsWith('./') || p.startsWith('../') || p.endsWith('/.') || p.endsWith('/..') || p.includes('/./') || p.includes('/../'));
-  return simple ? (base === '/' ? `/${p}` : `${base}/${p}`) : path.resolve(base, p);
+  return simple ? p : path.relative(base, path.resolve(base, p));
 }
