@@ -119,12 +119,13 @@ function jpegsIn(dir) {
 
 async function photoRun(photos, refs) {
   const bytes = photos.reduce((sum, f) => sum + statSync(f).size, 0);
-  const rows = [];
-  for (const tool of photoTools()) {
-    const walls = [];
-    let peak = 0;
-    let failures = [];
-    for (let r = 0; r < repeat; r++) {
+  const tools = photoTools();
+  const state = new Map(tools.map((t) => [t.id, { walls: [], peak: 0, failures: [] }]));
+  // Round-robin: every tool runs once per round, so the machine's drift over the minutes of a
+  // run (it is shared) falls on every tool alike and the ratios stay fair.
+  for (let r = 0; r < repeat; r++) {
+    for (const tool of tools) {
+      const st = state.get(tool.id);
       const dir = path.join(work, 'run', tool.id);
       const input = path.join(dir, 'in');
       const output = tool.inPlace ? input : path.join(dir, 'out');
@@ -133,18 +134,23 @@ async function photoRun(photos, refs) {
       const result = await measure(command, args);
       spawnSync('sync');
       if (result.code !== 0) log(`${tool.label}: exit code ${result.code}\n${result.stderr.slice(0, 2000)}`);
-      walls.push(result.wallMs);
-      peak = Math.max(peak, result.peakRssMb);
-      failures = [];
+      st.walls.push(result.wallMs);
+      st.peak = Math.max(st.peak, result.peakRssMb);
+      st.failures = [];
       for (const f of photos) {
         const name = path.basename(f);
         const problem = await checkOutput(sharp, path.join(output, name), refs.get(f));
-        if (problem) failures.push(`${name}: ${problem}`);
+        if (problem) st.failures.push(`${name}: ${problem}`);
       }
       rmSync(dir, { recursive: true, force: true });
+      log(`  round ${r + 1}/${repeat}  ${tool.label.padEnd(34)} ${(result.wallMs / 1000).toFixed(2)} s`);
     }
+  }
+  const rows = [];
+  for (const tool of tools) {
+    const { walls, peak, failures } = state.get(tool.id);
     const wallMs = median(walls);
-    const row = { ...tool, files: photos.length, wallMs, filesPerSecond: photos.length / (wallMs / 1000), mbPerSecond: mb(bytes) / (wallMs / 1000), peakRssMb: peak, failures };
+    const row = { ...tool, files: photos.length, wallMs, walls, filesPerSecond: photos.length / (wallMs / 1000), mbPerSecond: mb(bytes) / (wallMs / 1000), peakRssMb: peak, failures };
     rows.push(row);
     log(`${row.label.padEnd(34)} ${row.filesPerSecond.toFixed(2).padStart(7)} files/s ${row.mbPerSecond.toFixed(1).padStart(6)} MB/s ${row.peakRssMb.toFixed(0).padStart(5)} MB  ${failures.length ? `✗ ${failures.length} wrong: ${failures[0]}` : '✓'}`);
   }
@@ -254,7 +260,7 @@ function markdown({ info, started, loadBefore, loadAfter, photoSource, photoByte
     `## ${photoRows[0]?.files ?? 0} phone photos`,
     '',
     photoSource,
-    `Total ${fmt(mb(photoBytes), 0)} MB. Each tool runs as one command on a fresh copy; wall clock${repeat > 1 ? ` (median of ${repeat})` : ''}; peak RSS of the whole process tree. ✓: every output stored upright and matching the input's picture.`,
+    `Total ${fmt(mb(photoBytes), 0)} MB. Each tool runs as one command on a fresh copy; wall clock${repeat > 1 ? ` (median of ${repeat}, the tools taking turns round by round)` : ''}; peak RSS of the whole process tree. ✓: every output stored upright and matching the input's picture.`,
     '',
     '| tool | files/s | MB/s | peak RSS | vs exif-fix | vs `--lossless never` | upright |',
     '|---|---:|---:|---:|---:|---:|:---:|',
