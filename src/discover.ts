@@ -140,7 +140,7 @@ export async function discover(paths: readonly string[], options: DiscoverOption
   const bySource = new Map<string, PlannedFile>();
   const byTarget = new Map<string, PlannedFile>();
   // Each file goes into the plan as it is found (no list of everything found first): at 10^5
-  // paths the intermediate list and `path.resolve`'s garbage were most of the run's memory.
+  // paths the intermediate list and `path.resolve`'s garbage were most of discovery's memory.
   const add = (source: string, relative: string, walked: boolean): void => {
     const key = canonical(base, source);
     if (bySource.has(key)) return;
