@@ -73,7 +73,42 @@ export function uprightSize(
 }
 
 /**
- * Maps a stored pixel position to its position in the upright picture.
+ * Maps a point in continuous pixel coordinates (`[0, W] x [0, H]`, pixel `i` covering
+ * `[i, i + 1)`) to the upright picture.
+ *
+ * @param x - horizontal position in the stored picture, pixels (may be fractional).
+ * @param y - vertical position in the stored picture, pixels.
+ * @param width - stored width in pixels (the extent of `x`).
+ * @param height - stored height in pixels (the extent of `y`).
+ * @param orientation - the EXIF value being applied (1-8).
+ * @returns `[x, y]` in the upright picture, continuous pixels.
+ * @example
+ * mapContinuous(0, 0, 45, 29, 6); // [29, 0]: the stored top-left corner becomes the top-right one
+ */
+export function mapContinuous(x: number, y: number, width: number, height: number, orientation: Orientation): [number, number] {
+  switch (orientation) {
+    case 1:
+      return [x, y];
+    case 2:
+      return [width - x, y];
+    case 3:
+      return [width - x, height - y];
+    case 4:
+      return [x, height - y];
+    case 5:
+      return [y, x];
+    case 6:
+      return [height - y, x];
+    case 7:
+      return [height - y, width - x];
+    case 8:
+      return [y, width - x];
+  }
+}
+
+/**
+ * Maps a stored pixel position to its position in the upright picture: a pixel index lies in
+ * `[0, W - 1]`, so this is {@link mapContinuous} over that extent.
  * Used to build reference images in tests and to transform thumbnails and labels.
  *
  * @param x - column in the stored image, 0-based pixels.
@@ -90,26 +125,7 @@ export function mapPoint(
   height: number,
   orientation: Orientation,
 ): [number, number] {
-  const w = width - 1;
-  const h = height - 1;
-  switch (orientation) {
-    case 1:
-      return [x, y];
-    case 2:
-      return [w - x, y];
-    case 3:
-      return [w - x, h - y];
-    case 4:
-      return [x, h - y];
-    case 5:
-      return [y, x];
-    case 6:
-      return [h - y, x];
-    case 7:
-      return [h - y, w - x];
-    case 8:
-      return [y, w - x];
-  }
+  return mapContinuous(x, y, width - 1, height - 1, orientation);
 }
 
 /** Where each kind of place ranks when places disagree: the authoritative one first. */

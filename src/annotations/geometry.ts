@@ -21,44 +21,12 @@
  * Every `width`/`height` argument is the **stored** size in pixels (`FileResult.before`); the
  * results are in the upright picture, whose size is {@link uprightSize} of the stored size.
  */
-import { mapPoint, type Orientation } from '../orientation.js';
+import { mapContinuous, mapPoint, type Orientation } from '../orientation.js';
+
+export { mapContinuous };
 
 /** A box as two opposite corners `[xmin, ymin, xmax, ymax]`, in the units of its convention. */
 export type Corners = [number, number, number, number];
-
-/**
- * Maps a point in continuous pixel coordinates (`[0, W] x [0, H]`, pixel `i` covering
- * `[i, i + 1)`) to the upright picture.
- *
- * @param x - horizontal position in the stored picture, pixels (may be fractional).
- * @param y - vertical position in the stored picture, pixels.
- * @param width - stored width in pixels.
- * @param height - stored height in pixels.
- * @param orientation - the EXIF value being applied (1-8).
- * @returns `[x, y]` in the upright picture, continuous pixels.
- * @example
- * mapContinuous(0, 0, 45, 29, 6); // [29, 0]: the stored top-left corner becomes the top-right one
- */
-export function mapContinuous(x: number, y: number, width: number, height: number, orientation: Orientation): [number, number] {
-  switch (orientation) {
-    case 1:
-      return [x, y];
-    case 2:
-      return [width - x, y];
-    case 3:
-      return [width - x, height - y];
-    case 4:
-      return [x, height - y];
-    case 5:
-      return [y, x];
-    case 6:
-      return [height - y, x];
-    case 7:
-      return [height - y, width - x];
-    case 8:
-      return [y, width - x];
-  }
-}
 
 /**
  * Maps a point in normalized coordinates (continuous divided by the size: `[0, 1] x [0, 1]`) to
