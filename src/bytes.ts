@@ -1,5 +1,5 @@
 /**
- * Small byte helpers shared by the container writers.
+ * Small byte helpers shared by the container readers and writers.
  */
 
 /**
@@ -31,4 +31,17 @@ export function concat(parts: readonly Uint8Array[]): Uint8Array {
  */
 export function copyBytes(bytes: Uint8Array, start = 0, end = bytes.length): Uint8Array {
   return new Uint8Array(bytes.subarray(start, end));
+}
+
+/**
+ * Whether `bytes` holds `prefix` at `offset` (false when it would run past the end).
+ *
+ * @param bytes - any byte array.
+ * @param prefix - the bytes looked for, e.g. the `Exif\0\0` header.
+ * @param offset - where in `bytes` the prefix must start, in bytes. Default 0.
+ */
+export function startsWith(bytes: Uint8Array, prefix: Uint8Array, offset = 0): boolean {
+  if (offset < 0 || offset + prefix.length > bytes.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (bytes[offset + i] !== prefix[i]) return false;
+  return true;
 }

@@ -2,6 +2,7 @@
  * A bounded walker over JPEG markers (ITU T.81 Annex B): segments, frame header, quantization
  * tables, Huffman tables, the entropy-coded data and whatever trails the EOI marker.
  */
+import { startsWith } from '../bytes.js';
 import { ensure } from '../errors.js';
 
 /** One marker segment (or standalone marker), with absolute byte offsets. */
@@ -84,7 +85,7 @@ const STANDARD_BITS: readonly Uint8Array[] = [
 
 /** Whether the 16 bytes of `data` at `offset` equal one of {@link STANDARD_BITS}. */
 function isStandardBits(data: Uint8Array, offset: number): boolean {
-  return STANDARD_BITS.some((bits) => bits.every((count, i) => data[offset + i] === count));
+  return STANDARD_BITS.some((bits) => startsWith(data, bits, offset));
 }
 
 /** Markers without a length field (T.81 B.1.1.3): TEM, RSTn, SOI, EOI. */

@@ -5,16 +5,14 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
-import { concat } from '../bytes.js';
-import { rewriteExif } from '../metadata/exif.js';
+import { concat, startsWith } from '../bytes.js';
+import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
 import { parseTiff, readExifOrientation, readIfd, TiffView } from '../metadata/tiff.js';
-import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
+import { patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
 import type { Orientation } from '../orientation.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
 import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
 
-const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
-const XMP_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
 const MPF_HEADER = Buffer.from('MPF\0', 'latin1');
 /** MP Entry tag of the MP Index IFD (CIPA DC-007 section 5.2.3.3). */
 const MP_ENTRY = 0xb002;
@@ -34,12 +32,6 @@ export interface JpegInfo extends ContainerInfo {
   readonly chromaSubsampling: ChromaSubsampling;
   /** SOF2: progressive Huffman. */
   readonly progressive: boolean;
-}
-
-function startsWith(bytes: Uint8Array, offset: number, prefix: Uint8Array): boolean {
-  if (offset + prefix.length > bytes.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[offset + i] !== prefix[i]) return false;
-  return true;
 }
 
 function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
@@ -62,7 +54,7 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
   for (const seg of structure.segments) {
     if (seg.marker === 0xda) break;
     if (seg.marker !== 0xe1) continue;
-    if (!sawExif && startsWith(bytes, seg.dataOffset, EXIF_HEADER)) {
+    if (!sawExif && startsWith(bytes, EXIF_HEADER, seg.dataOffset)) {
       sawExif = true;
       const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
       try {
@@ -71,8 +63,8 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
       } catch (error) {
         warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
       }
-    } else if (startsWith(bytes, seg.dataOffset, XMP_HEADER)) {
-      const packet = Buffer.from(bytes.buffer, bytes.byteOffset + seg.dataOffset + XMP_HEADER.length, seg.dataLength - XMP_HEADER.length);
+    } else if (startsWith(bytes, XMP_APP1_HEADER, seg.dataOffset)) {
+      const packet = Buffer.from(bytes.buffer, bytes.byteOffset + seg.dataOffset + XMP_APP1_HEADER.length, seg.dataLength - XMP_APP1_HEADER.length);
       const value = readXmpOrientation(packet.toString('utf8'));
       if (value !== undefined) places.push({ source: 'xmp', value });
     }
@@ -130,15 +122,15 @@ async function patchMetadataSegments(
     if (!isMetadataMarker(seg.marker)) continue;
     const whole = bytes.subarray(seg.offset, seg.end);
     out.set(seg, whole);
-    if (seg.marker === 0xe1 && !sawExif && startsWith(bytes, seg.dataOffset, EXIF_HEADER)) {
+    if (seg.marker === 0xe1 && !sawExif && startsWith(bytes, EXIF_HEADER, seg.dataOffset)) {
       sawExif = true;
       const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
       const patched = await rewriteExif(tiff, { width, height, orientation, maxLength: MAX_EXIF_LENGTH }, warnings);
       if (patched) out.set(seg, app1(EXIF_HEADER, patched));
-    } else if (seg.marker === 0xe1 && startsWith(bytes, seg.dataOffset, XMP_HEADER)) {
-      const packet = bytes.subarray(seg.dataOffset + XMP_HEADER.length, seg.dataOffset + seg.dataLength);
+    } else if (seg.marker === 0xe1 && startsWith(bytes, XMP_APP1_HEADER, seg.dataOffset)) {
+      const packet = bytes.subarray(seg.dataOffset + XMP_APP1_HEADER.length, seg.dataOffset + seg.dataLength);
       const patched = patchXmpBytes(packet, width, height);
-      if (patched !== packet) out.set(seg, app1(XMP_HEADER, patched));
+      if (patched !== packet) out.set(seg, app1(XMP_APP1_HEADER, patched));
     }
   }
   return out;
@@ -189,7 +181,7 @@ async function writeJpeg(original: Uint8Array, info: JpegInfo, pixels: EncodedPi
 function mpfHeader(bytes: Uint8Array, segments: readonly JpegSegment[]): number {
   for (const seg of segments) {
     if (seg.marker === 0xda) break;
-    if (seg.marker === 0xe2 && startsWith(bytes, seg.dataOffset, MPF_HEADER)) return seg.dataOffset + MPF_HEADER.length;
+    if (seg.marker === 0xe2 && startsWith(bytes, MPF_HEADER, seg.dataOffset)) return seg.dataOffset + MPF_HEADER.length;
   }
   return -1;
 }

@@ -6,17 +6,15 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
-import { rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
-import { patchXmp, patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
+import { patchXmp, patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
 import { decideOrientation, ORIENTATIONS, type Orientation } from '../orientation.js';
-import { concat } from '../bytes.js';
+import { concat, startsWith } from '../bytes.js';
 import { buildChunk, isAncillary, isPng, isSafeToCopy, parsePng, PNG_SIGNATURE, type PngChunk, type PngHeader, type PngStructure } from './png-chunks.js';
 import { formatRawProfile, isTextChunk, MAX_TEXT_BYTES, parseRawProfile, parseTextChunk, rebuildText, textBytes, type PngText } from './png-text.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
 
-const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
-const XMP_APP1_HEADER = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
 /** The iTXt keyword of XMP in PNG (XMP Specification Part 3, section 1.1.5). */
 const XMP_KEYWORD = 'XML:com.adobe.xmp';
 /** ImageMagick's keywords for an EXIF profile: "exif" (EXIF with or without "Exif\0\0"), "APP1" (a JPEG APP1 payload). */
@@ -56,12 +54,6 @@ type Carrier =
       readonly prefix: Uint8Array;
       readonly payload: Uint8Array;
     };
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
-}
 
 function dataOf(bytes: Uint8Array, chunk: PngChunk): Uint8Array {
   return bytes.subarray(chunk.dataOffset, chunk.dataOffset + chunk.length);

@@ -7,16 +7,15 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError, ensure, printable } from '../errors.js';
-import { rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import { decideOrientation, type Orientation } from '../orientation.js';
-import { concat } from '../bytes.js';
+import { concat, startsWith } from '../bytes.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, WriteContext } from './types.js';
 import { estimateVp8Quality, parseVp8Header, parseVp8lHeader } from './webp-vp8.js';
 import { buildRiff, buildRiffChunk, isWebp, parseWebp, type RiffChunk, type WebpStructure } from './webp-riff.js';
 
-const EXIF_HEADER = Buffer.from('Exif\0\0', 'latin1');
 
 /** VP8X feature flags (WebP Container Specification, "Extended File Format"). */
 const VP8X_FLAG = { icc: 0x20, alpha: 0x10, exif: 0x08, xmp: 0x04, animation: 0x02 } as const;
@@ -35,12 +34,6 @@ export interface WebpInfo extends ContainerInfo {
    * {@link estimateVp8Quality}); `undefined` for lossless and animated files.
    */
   readonly quality?: number;
-}
-
-function startsWith(bytes: Uint8Array, prefix: Uint8Array): boolean {
-  if (bytes.length < prefix.length) return false;
-  for (let i = 0; i < prefix.length; i++) if (bytes[i] !== prefix[i]) return false;
-  return true;
 }
 
 function payload(bytes: Uint8Array, chunk: RiffChunk): Uint8Array {

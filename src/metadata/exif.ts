@@ -6,6 +6,12 @@ import { isOrientation, type Orientation } from '../orientation.js';
 import { transformThumbnail } from '../pixels/thumbnail.js';
 import { patchExif, readExifOrientation } from './tiff.js';
 
+/**
+ * The 6 bytes before the TIFF structure in a JPEG APP1 EXIF segment (EXIF 2.32 section 4.7.2),
+ * also left in front of it by some writers of PNG eXIf chunks and WebP EXIF chunks.
+ */
+export const EXIF_HEADER: Uint8Array = Buffer.from('Exif\0\0', 'latin1');
+
 /** What {@link rewriteExif} needs besides the EXIF bytes. */
 export interface ExifRewrite {
   /** New width in pixels. */

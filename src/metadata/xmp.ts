@@ -6,6 +6,12 @@
  * of the packet (and its padding) is kept byte for byte.
  */
 
+/**
+ * The namespace string before the XMP packet in a JPEG APP1 segment (XMP Specification Part 3,
+ * section 1.1.3), also found in PNG raw profiles copied from JPEG.
+ */
+export const XMP_APP1_HEADER: Uint8Array = Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1');
+
 const TIFF_NS = 'http://ns.adobe.com/tiff/1.0/';
 const EXIF_NS = 'http://ns.adobe.com/exif/1.0/';
 
