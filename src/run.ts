@@ -186,6 +186,26 @@ function fileResult(input: string, output: string, fields: Partial<FileResult>, 
 }
 
 /**
+ * What a job found, as the fields of a {@link FileResult}.
+ *
+ * @param job - the job's result.
+ * @param size - the input's size in bytes.
+ */
+function jobFields(job: JobResult, size: number): Partial<FileResult> {
+  return {
+    format: job.format,
+    orientation: job.orientation,
+    source: job.source,
+    places: job.places,
+    transform: job.transform,
+    method: job.method,
+    methodReason: job.methodReason,
+    before: job.format ? { width: job.width, height: job.height, bytes: size } : null,
+    warnings: job.warnings,
+  };
+}
+
+/**
  * The per-file step of a run: reads, runs the job, writes. Never throws for a bad file.
  * `file.source`/`file.target` are shown in results and messages; I/O resolves them against `cwd`.
  */
@@ -243,17 +263,7 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
     }
     job = await runJob(bytes, { limitInputPixels: settings.limit, lossless: settings.lossless, plan });
   }
-  const fields: Partial<FileResult> = {
-    format: job.format,
-    orientation: job.orientation,
-    source: job.source,
-    places: job.places,
-    transform: job.transform,
-    method: job.method,
-    methodReason: job.methodReason,
-    before: job.format ? { width: job.width, height: job.height, bytes: size } : null,
-    warnings: job.warnings,
-  };
+  const fields = jobFields(job, size);
   if (job.outcome === 'unknown') {
     if (file.walked && !IMAGE_EXTENSIONS.has(path.extname(file.source).toLowerCase())) return finish({}, { action: 'skipped' });
     return fail('not an image (unrecognised bytes; exif-fix reads JPEG, PNG, WebP, TIFF, HEIF/AVIF, GIF and BMP)');
@@ -414,23 +424,8 @@ export async function normalizeBuffer(bytes: Uint8Array, options: FileOptions = 
   const action: Action = job.outcome === 'upright' ? 'copied' : job.outcome === 'unknown' ? 'failed' : job.outcome;
   const error = job.outcome === 'unknown' ? 'not an image (unrecognised bytes)' : job.error;
   const data = action === 'failed' ? null : action === 'copied' ? bytes : job.data;
-  const result: FileResult = {
-    input: '-',
-    output: '-',
-    format: job.format,
-    orientation: job.orientation,
-    source: job.source,
-    places: job.places,
-    action,
-    transform: job.transform,
-    method: job.method,
-    methodReason: job.methodReason,
-    before: job.format ? { width: job.width, height: job.height, bytes: bytes.length } : null,
-    after: data ? { width: job.outWidth, height: job.outHeight, bytes: data.length } : null,
-    warnings: job.warnings,
-    error: error ? `\`-\` (stdin): ${error}` : null,
-    elapsedMs: performance.now() - started,
-  };
+  const after = data ? { width: job.outWidth, height: job.outHeight, bytes: data.length } : null;
+  const result = fileResult('-', '-', jobFields(job, bytes.length), { action, after, error: error ? `\`-\` (stdin): ${error}` : null }, performance.now() - started);
   return { data, result };
 }
 
