@@ -206,11 +206,9 @@ export async function discover(paths: readonly string[], options: DiscoverOption
       }
     }
   }
-  byTarget.clear();
   const shard = options.shard;
   const planned: PlannedFile[] = [];
   for (const p of bySource.values()) if (!shard || inShard(p.source, shard)) planned.push(p);
-  bySource.clear();
   return planned.sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : 0));
 }
 
