@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
+import { EXIF_FACTS } from '../scripts/fixtures/common.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
@@ -96,4 +97,20 @@ export async function tree(dir: string): Promise<string[]> {
     .filter((e) => e.isFile())
     .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
     .sort();
+}
+
+/** exifr options for reading an output's EXIF as coded values, each IFD apart. */
+export const EXIFR_OPTIONS = { tiff: true, ifd1: true, exif: true, gps: true, xmp: false, userComment: true, mergeOutput: false, translateValues: false, reviveValues: false };
+
+/**
+ * Asserts that EXIF read back by exifr (with {@link EXIFR_OPTIONS}) still holds the facts the
+ * fixture generator wrote (scripts/fixtures/common.js EXIF_FACTS), with the upright pixel size.
+ */
+export function expectExifFactsKept(tags: any, upright: { width: number; height: number }): void {
+  expect(tags.ifd0.Make).toBe(EXIF_FACTS.Make);
+  expect(tags.ifd0.Model).toBe(EXIF_FACTS.Model);
+  expect(tags.exif.DateTimeOriginal).toBe(EXIF_FACTS.DateTimeOriginal);
+  expect(Buffer.from(tags.userComment as Uint8Array).toString('latin1')).toContain(EXIF_FACTS.UserComment);
+  expect(tags.gps.GPSLatitude).toEqual(EXIF_FACTS.GPSLatitude);
+  expect([tags.exif.ExifImageWidth, tags.exif.ExifImageHeight]).toEqual([upright.width, upright.height]);
 }
