@@ -153,20 +153,6 @@ export function transformPolygon(flat: readonly number[], width: number, height:
   return out;
 }
 
-/**
- * Transforms a flat list of normalized points `[u1, v1, u2, v2, ...]` (a YOLO segmentation
- * polygon: Ultralytics docs.ultralytics.com/datasets/segment, "class x1 y1 x2 y2 ... xn yn",
- * normalized 0-1).
- *
- * @param flat - coordinates normalized by the stored size.
- * @param orientation - the EXIF value being applied.
- * @returns the points normalized by the upright size, in the same order.
- * @throws {RangeError} when `flat` has an odd length.
- */
-export function transformNormalizedPolygon(flat: readonly number[], orientation: Orientation): number[] {
-  return transformPolygon(flat, 1, 1, orientation);
-}
-
 /** How keypoint coordinates are expressed; see the module comment. */
 export type KeypointConvention = 'pixel' | 'continuous' | 'normalized';
 

@@ -12,11 +12,6 @@ import { copyBytes } from '../bytes.js';
 import { ensure, ExifFixError } from '../errors.js';
 import { type IfdEntry, type TiffView } from '../metadata/tiff.js';
 
-/** TIFF field types and their value sizes in bytes (TIFF 6.0 section 2; 13 IFD from TIFF Technical Note 1). */
-export const FIELD_TYPE_SIZES: Readonly<Record<number, number>> = {
-  1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 6: 1, 7: 1, 8: 2, 9: 4, 10: 8, 11: 4, 12: 8, 13: 4,
-};
-
 /** Field types named where the writer creates values itself. */
 export const FIELD = { BYTE: 1, ASCII: 2, SHORT: 3, LONG: 4, UNDEFINED: 7, IFD: 13 } as const;
 
