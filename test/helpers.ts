@@ -5,9 +5,12 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import fc from 'fast-check';
 import sharp from 'sharp';
 import { afterEach, expect } from 'vitest';
 import { EXIF_FACTS } from '../scripts/fixtures/common.js';
+import type { Container, ContainerInfo } from '../src/containers/types.js';
+import { ExifFixError } from '../src/errors.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
@@ -113,4 +116,40 @@ export function expectExifFactsKept(tags: any, upright: { width: number; height:
   expect(Buffer.from(tags.userComment as Uint8Array).toString('latin1')).toContain(EXIF_FACTS.UserComment);
   expect(tags.gps.GPSLatitude).toEqual(EXIF_FACTS.GPSLatitude);
   expect([tags.exif.ExifImageWidth, tags.exif.ExifImageHeight]).toEqual([upright.width, upright.height]);
+}
+
+/**
+ * Damages `files` (up to 8 bytes overwritten, then maybe cut short; 500 seeded runs) and asserts
+ * that `container` reads and rewrites each damaged file to orientation 1 everywhere, or throws an
+ * ExifFixError, never anything else.
+ *
+ * @param fixUp - run on the damaged bytes before the cut, e.g. to recompute PNG CRCs so that
+ *   the damage reaches chunk contents.
+ */
+export async function expectDamagedFilesHandled<I extends ContainerInfo>(
+  container: Container<I>,
+  files: readonly Uint8Array[],
+  fixUp: (bytes: Uint8Array) => void = () => {},
+): Promise<void> {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.nat(files.length - 1),
+      fc.array(fc.tuple(fc.nat(), fc.nat(255)), { minLength: 1, maxLength: 8 }),
+      fc.option(fc.nat()),
+      async (which, edits, cut) => {
+        const bytes = Buffer.from(files[which]);
+        for (const [at, value] of edits) bytes[at % bytes.length] = value;
+        fixUp(bytes);
+        const damaged = cut === null ? bytes : bytes.subarray(0, cut % bytes.length);
+        try {
+          const info = container.read(damaged);
+          const out = await container.write(damaged, info, null, { orientation: 1, warnings: [] });
+          expect(container.read(out).places.every((place) => place.value === 1 || !Number.isInteger(place.value))).toBe(true);
+        } catch (error) {
+          if (!(error instanceof ExifFixError)) throw error;
+        }
+      },
+    ),
+    { numRuns: 500, seed: 42 },
+  );
 }
