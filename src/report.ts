@@ -249,7 +249,7 @@ export interface FixScope {
  * @returns the word, or it in single quotes with embedded quotes escaped.
  */
 export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) && !word.startsWith('-') ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
