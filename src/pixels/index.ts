@@ -7,7 +7,8 @@ import type { Container, ContainerInfo, EncodedPixels } from '../containers/type
 import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
 import type { PixelMethod } from '../report.js';
-import { transformJpegLosslessInWorker } from './lossless-pool.js';
+import { transformJpegLossless } from './jpeg-lossless/index.js';
+import type { LosslessPool } from './lossless-pool.js';
 import { reencode } from './reencode.js';
 
 /**
@@ -34,8 +35,9 @@ export interface PixelOutcome {
  * @param info - what the container's reader found.
  * @param orientation - the value to bake in (2-8).
  * @param lossless - see {@link LosslessMode}; only JPEG has a lossless path.
+ * @param pool - the run's lossless worker pool; without one the transform runs on this thread.
  * @throws {ExifFixError} code `'lossless'` with `always` when no lossless path applies.
- * @throws {Error} when the pixel data cannot be decoded.
+ * @throws {Error} when the pixel data cannot be decoded, or the pool's worker died while transforming the file.
  */
 export async function producePixels<I extends ContainerInfo>(
   bytes: Uint8Array,
@@ -43,13 +45,14 @@ export async function producePixels<I extends ContainerInfo>(
   info: I,
   orientation: Orientation,
   lossless: LosslessMode = 'auto',
+  pool?: LosslessPool,
 ): Promise<PixelOutcome> {
   if (info.lossless) {
     return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason: 'lossless format: re-encoded bit-exact' };
   }
   let reason = lossless === 'never' ? 're-encoded (--lossless never)' : `re-encoded: no lossless path for ${info.format}`;
   if (info.format === 'jpeg' && lossless !== 'never') {
-    const result = await transformJpegLosslessInWorker(bytes, orientation);
+    const result = pool ? await pool.transform(bytes, orientation) : transformJpegLossless(bytes, orientation);
     if (result.ok) {
       return {
         pixels: { data: result.jpeg, width: result.width, height: result.height },

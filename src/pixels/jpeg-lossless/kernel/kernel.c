@@ -243,15 +243,17 @@ static i32 restart(Reader *r, i32 expected) {
   return E_OK;
 }
 
-/* Refill for decode_block: two bytes at once while no 0xFF byte is near. */
-#define REFILL16()                                                        \
+/* Refill for decode_block: four bytes at once while no 0xFF byte is near (bitreader.ts does two). */
+#define REFILL()                                                          \
   do {                                                                    \
-    if (cnt < 16) {                                                       \
-      if (pos + 1 < next_ff) {                                            \
-        buf = (buf << 16) | ((u32)data[pos] << 8) | data[pos + 1];        \
-        cnt += 16;                                                        \
-        pos += 2;                                                         \
-      } else {                                                            \
+    if (cnt < 32) {                                                       \
+      if (pos + 4 <= next_ff) {                                           \
+        u32 w_;                                                           \
+        __builtin_memcpy(&w_, data + pos, 4);                             \
+        buf = (buf << 32) | __builtin_bswap32(w_);                        \
+        cnt += 32;                                                        \
+        pos += 4;                                                         \
+      } else if (cnt < 16) {                                              \
         SYNC_OUT();                                                       \
         fill(r);                                                          \
         SYNC_IN();                                                        \
@@ -284,7 +286,7 @@ static i32 decode_block(Reader *r, const HuffTable *dc, const HuffTable *ac, i16
 #else
   for (i32 i = 0; i < 64; i++) coef[i] = 0;
 #endif
-  REFILL16();
+  REFILL();
   i32 s;
   u32 e = dc->look[(u32)(buf >> (cnt - LOOK_BITS)) & LOOK_MASK];
   if (LIKELY(e != 0)) {
@@ -310,7 +312,7 @@ static i32 decode_block(Reader *r, const HuffTable *dc, const HuffTable *ac, i16
   u32 lo = 0, hi = 0;
   i32 last = 0, zrl_at = -1, trailing = 0;
   for (i32 k = 1; k < 64; k++) {
-    REFILL16();
+    REFILL();
     u32 idx = (u32)(buf >> (cnt - LOOK_BITS)) & LOOK_MASK;
     i32 f = fast[idx];
     i32 value, rs;
