@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeJpeg, type DecodedJpeg, type DecodeLayout } from '../src/pixels/jpeg-lossless/decode.js';
 import { LosslessError } from '../src/pixels/jpeg-lossless/errors.js';
 import {
-  LosslessKernel, transformJpegLossless, type LosslessResult, type Orientation,
+  LosslessKernel, readCoefficients, transformJpegLossless, type LosslessResult, type Orientation,
 } from '../src/pixels/jpeg-lossless/index.js';
 import { texture } from './helpers/jpeg-lossless-images.js';
 
@@ -166,6 +166,30 @@ describe('the kernel on random inputs', () => {
         expect(k).toEqual(r);
       },
     ), { seed: 11, numRuns: 600 });
+  });
+});
+
+describe('one-pass encoding with the input\'s own Huffman tables', () => {
+  it('writes the same coefficients as the optimal tables do, with the input\'s DHT, the same bytes in both engines', async () => {
+    const kernel = new LosslessKernel();
+    const jpeg = await sharpSample(96, 64, { quality: 92, chromaSubsampling: '4:2:0', progressive: false, optimiseCoding: false });
+    for (const o of ORIENTATIONS) {
+      const source = transformJpegLossless(jpeg, o, { kernel, huffman: 'source' });
+      const reference = transformJpegLossless(jpeg, o, { engine: 'reference', huffman: 'source' });
+      const optimal = transformJpegLossless(jpeg, o, { kernel });
+      if (!source.ok || !reference.ok || !optimal.ok) throw new Error(`orientation ${o} refused`);
+      expect(Buffer.from(source.jpeg).equals(Buffer.from(reference.jpeg))).toBe(true);
+      expect(readCoefficients(source.jpeg)).toEqual(readCoefficients(optimal.jpeg));
+      // The standard tables (T.81 K.3) code everything, so they are not optimal for this picture.
+      expect(source.jpeg.length).toBeGreaterThan(optimal.jpeg.length);
+    }
+  });
+
+  it('falls back to optimal tables for progressive input, which has no single table per component', async () => {
+    const jpeg = await sharpSample(96, 64, { quality: 90, chromaSubsampling: '4:2:0', progressive: true, optimiseCoding: true });
+    const source = transformJpegLossless(jpeg, 6, { huffman: 'source' });
+    const optimal = transformJpegLossless(jpeg, 6);
+    expect(source.ok && optimal.ok && Buffer.from(source.jpeg).equals(Buffer.from(optimal.jpeg))).toBe(true);
   });
 });
 

@@ -65,6 +65,8 @@ export interface DecodedComponent {
   readonly nzIn: Int32Array;
   /** Quantization table (natural order) latched at the component's first scan. */
   quant: Uint16Array | undefined;
+  /** Sequential input only: the Huffman tables its scan was coded with (else undefined). */
+  huffman: { readonly dc: HuffmanDecodeTable; readonly ac: HuffmanDecodeTable } | undefined;
   /**
    * Sequential input with a zigzag layout only (else empty): frequencies of the output AC
    * Huffman symbols (run/size, ZRL 0xF0, EOB 0x00; T.81 F.1.2.2) over the blocks that hold
@@ -187,11 +189,13 @@ interface FrameState extends FrameInfo {
  * @param layout - coefficient and nonzero map layout (default 'natural'); with 'zigzag' or
  *   'transposed', sequential files also get their output AC statistics (`acFreq`)
  * @param backend - coefficient storage and scan decoder (default: the JavaScript reference here)
+ * @param statistics - false to skip the output AC statistics (`acFreq` stays empty) when the
+ *   encoder will not need them (one-pass encoding with the input's tables)
  * @returns the frame, its coefficients, latched quantization tables and APPn/COM segments
  * @throws LosslessError for unsupported processes and for corrupt or truncated data
  */
 export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void, layout: DecodeLayout = 'natural',
-  backend?: ScanBackend): DecodedJpeg {
+  backend?: ScanBackend, statistics = true): DecodedJpeg {
   const transposed = layout === 'transposed';
   const outPos = transposed ? TRANSPOSED_ZIGZAG : IDENTITY_ZIGZAG;
   // Where zigzag coefficient k is stored within its block.
@@ -226,7 +230,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (M.isSof(m)) {
       if (frame) throw corrupt('the file has more than one frame header');
       M.checkSofSupported(m);
-      frame = parseFrame(data, s, e, m, len, transposed, layout !== 'natural', backend);
+      frame = parseFrame(data, s, e, m, len, transposed, statistics && layout !== 'natural', backend);
       onFrame?.(frame);
     } else if (m === M.DHT) {
       parseDht(data, s, e, dcTables, acTables);
@@ -327,7 +331,7 @@ function parseFrame(data: Uint8Array, s: number, e: number, marker: number, file
     coef: new Int16Array(z.coef), nz: new Int32Array(z.nz), nzIn: new Int32Array(z.nzIn), acFreq: new Uint32Array(z.acFreq),
   }));
   const comps: DecodedComponent[] = raw.map((c, i) => ({
-    ...c, ...dims[i], sx: columnMajor ? dims[i].ph : 1, sy: columnMajor ? 1 : dims[i].pw, ...storage[i], quant: undefined,
+    ...c, ...dims[i], sx: columnMajor ? dims[i].ph : 1, sy: columnMajor ? 1 : dims[i].pw, ...storage[i], quant: undefined, huffman: undefined,
   }));
   return {
     width, height, components: n, maxH, maxV, progressive: marker === M.SOF2, comps, mcusX, mcusY,
@@ -426,6 +430,7 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
       sc.comp.quant = q.slice();
     }
     if (kind === 'seq' || kind === 'dcFirst') frame.seen[ci] = true;
+    if (kind === 'seq') sc.comp.huffman = { dc: sc.dc!, ac: sc.ac! };
   }
 
   // Output AC statistics (acFreq is allocated only for zigzag layouts, where store === outPos).

@@ -140,7 +140,7 @@ export function transformJpegLossless(jpeg: Uint8Array, orientation: Orientation
       let session: ReturnType<LosslessKernel['session']> | undefined;
       try {
         session = kernel.session(jpeg);
-        return transform(jpeg, orientation, session.scans, session.encoder);
+        return transform(jpeg, orientation, options.huffman === 'source', session.scans, session.encoder);
       } catch (err) {
         if (err instanceof LosslessError) return { ok: false, refusal: err.refusal, reason: err.message };
         // The kernel could not run (no WebAssembly, or its memory could not grow): the reference does.
@@ -150,7 +150,7 @@ export function transformJpegLossless(jpeg: Uint8Array, orientation: Orientation
     }
   }
   try {
-    return transform(jpeg, orientation);
+    return transform(jpeg, orientation, options.huffman === 'source');
   } catch (err) {
     if (err instanceof LosslessError) return { ok: false, refusal: err.refusal, reason: err.message };
     // Allocation failures and anything unforeseen: still a refusal, as promised.
@@ -166,10 +166,15 @@ export function transformJpegLossless(jpeg: Uint8Array, orientation: Orientation
  *   `'reference'` runs the JavaScript reference only. Both give the same bytes.
  * - `kernel`: the kernel instance to use (one file at a time each); default: one per thread,
  *   made on first use.
+ * - `huffman`: `'optimal'` (default) writes optimized Huffman tables, byte for byte as
+ *   `jpegtran -optimize`; `'source'` writes a sequential input's own tables in one pass, without
+ *   statistics, when they code every possible symbol (the standard tables of T.81 K.3 that
+ *   cameras use do), else optimal ones. Measured in bench/lossless-cpu.js: faster, larger.
  */
 export interface LosslessOptions {
   readonly engine?: 'kernel' | 'reference';
   readonly kernel?: LosslessKernel;
+  readonly huffman?: 'optimal' | 'source';
 }
 
 let ownKernel: LosslessKernel | undefined;
@@ -181,20 +186,21 @@ function threadKernel(): LosslessKernel {
 }
 
 /** Decode, transform and encode with the given backends (the JavaScript reference when absent). */
-function transform(jpeg: Uint8Array, orientation: Orientation, scans?: ScanBackend, encoder?: EncodeBackend): LosslessResult {
+function transform(jpeg: Uint8Array, orientation: Orientation, sourceTables: boolean, scans?: ScanBackend,
+  encoder?: EncodeBackend): LosslessResult {
   // The decoder stores every coefficient at its output zigzag position and counts the output
   // AC symbols; for 5-8 the encoder walks source block columns, so they are stored
   // column-major (sequential input) for it to read memory in order.
   const dec = decode(jpeg, (f) => {
     const p = checkPerfect(f.width, f.height, f.maxH, f.maxV, orientation);
     if (!p.perfect) throw new LosslessError('imperfect', p.reason!);
-  }, swapsAxes(orientation) ? 'transposed' : 'zigzag', scans);
-  const out = encodeTransformed(dec, orientation, encoder);
+  }, swapsAxes(orientation) ? 'transposed' : 'zigzag', scans, !sourceTables);
+  const out = encodeTransformed(dec, orientation, encoder, sourceTables);
   const swap = swapsAxes(orientation);
   return { ok: true, jpeg: out, width: swap ? dec.height : dec.width, height: swap ? dec.width : dec.height };
 }
 
-function encodeTransformed(dec: DecodedJpeg, o: Orientation, backend: EncodeBackend | undefined): Uint8Array {
+function encodeTransformed(dec: DecodedJpeg, o: Orientation, backend: EncodeBackend | undefined, sourceTables: boolean): Uint8Array {
   const swap = swapsAxes(o);
   const comps: EncodeComponent[] = dec.comps.map((c) => {
     const m = blockMapping(o, c.pw, c.ph, c.sx, c.sy);
@@ -211,6 +217,7 @@ function encodeTransformed(dec: DecodedJpeg, o: Orientation, backend: EncodeBack
     height: swap ? dec.width : dec.height,
     comps, quantTables, metadata: dec.metadata, flip: blockPermutation(o).flip,
     huffmanTables: huffmanTableChoice(dec.metadata, dec.comps.map((c) => c.id)), backend,
+    sourceTables: sourceTables ? dec.comps.map((c) => c.huffman) : undefined,
   });
 }
 

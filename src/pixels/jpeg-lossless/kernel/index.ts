@@ -165,6 +165,7 @@ export class LosslessKernel {
     this.top = x.__heap_base.value as number;
     const dataPtr = this.alloc(data.length);
     new Uint8Array(x.memory.buffer, dataPtr, data.length).set(data);
+    this.dirty = Math.max(this.dirty, this.top);
     const scans: ScanBackend = {
       allocate: (sizes) => this.allocate(sizes),
       decodeScan: (job, comps) => this.decodeScan(job, comps, dataPtr, data.length),
@@ -175,7 +176,6 @@ export class LosslessKernel {
       emitScans: (plans, flip, codes, lengths, bits) => this.emitScans(plans, flip, codes, lengths, bits),
     };
     const end = (): void => {
-      this.dirty = Math.max(this.dirty, this.top);
       this.top = 0;
       if (this.memoryBytes > KERNEL_MEMORY_KEEP) this.x = undefined;
     };
@@ -301,7 +301,8 @@ export class LosslessKernel {
 
   private emitScans(plans: readonly ScanPlan[], flip: Int32Array, codes: Int32Array, lengths: Uint8Array, bits: number): Uint8Array[] {
     const records = plans.map((p) => this.encRecord(p.comps, p.tables, p.interleaved, p.mcusX, p.mcusY));
-    // Stuffing at most doubles the bytes; a few more per scan for the last partial byte.
+    // Stuffing at most doubles the bytes; a few more per scan for the last partial byte. With a
+    // bound instead of an exact count (one-pass encoding), most of this is never touched.
     const out = this.alloc(2 * Math.ceil(bits / 8) + 8 * plans.length);
     const x = this.exports();
     const buffer = x.memory.buffer;
@@ -316,6 +317,7 @@ export class LosslessKernel {
       pos += n;
       return span;
     });
+    this.dirty = Math.max(this.dirty, pos);
     return spans.map((s) => new Uint8Array(buffer, s.at, s.n));
   }
 }
