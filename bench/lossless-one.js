@@ -4,8 +4,8 @@
 // Run after `npm run build`:
 //   node bench/lossless-one.js FILE [--engine kernel|reference] [--orientation 6] [--times 1] [--wasm FILE.wasm]
 // --times N runs the transform N times: (CPU(N) - CPU(1)) / (N - 1) is the cost of one transform
-// without Node's start-up. --wasm loads another build of the kernel (e.g. a scalar one made by
-// `node scripts/build-kernel.js --no-simd --out FILE.wasm`).
+// without Node's start-up. --wasm loads another build of the kernel (e.g. a SIMD one made by
+// `node scripts/build-kernel.js --simd --out FILE.wasm`).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';

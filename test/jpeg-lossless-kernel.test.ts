@@ -8,6 +8,7 @@ import { LosslessError } from '../src/pixels/jpeg-lossless/errors.js';
 import {
   LosslessKernel, readCoefficients, transformJpegLossless, type LosslessResult, type Orientation,
 } from '../src/pixels/jpeg-lossless/index.js';
+import { KERNEL_WASM_BASE64 } from '../src/pixels/jpeg-lossless/kernel/wasm.js';
 import { texture } from './helpers/jpeg-lossless-images.js';
 
 const ORIENTATIONS: Orientation[] = [1, 2, 3, 4, 5, 6, 7, 8];
@@ -194,6 +195,11 @@ describe('one-pass encoding with the input\'s own Huffman tables', () => {
 });
 
 describe('LosslessKernel', () => {
+  it('loads the committed kernel.wasm (wasm.ts holds the same bytes; npm run kernel:check rebuilds both from kernel.c)', () => {
+    const committed = readFileSync(path.join(root, 'src/pixels/jpeg-lossless/kernel/kernel.wasm'));
+    expect(Buffer.from(KERNEL_WASM_BASE64, 'base64').equals(committed)).toBe(true);
+  });
+
   it('reuses its memory from file to file and gives the same bytes the second time', async () => {
     const kernel = new LosslessKernel();
     const a = await sharpSample(160, 96, { quality: 90, chromaSubsampling: '4:2:0', progressive: true, optimiseCoding: true });

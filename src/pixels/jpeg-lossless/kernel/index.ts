@@ -103,7 +103,7 @@ export class LosslessKernel {
 
   /**
    * @param wasm - another build of kernel.c to run instead of the committed one (benchmarks:
-   *   `node scripts/build-kernel.js --no-simd --out FILE`); default: the committed kernel.wasm
+   *   `node scripts/build-kernel.js --simd --out FILE`); default: the committed kernel.wasm
    * @throws WebAssembly.CompileError when `wasm` is not a valid module
    */
   constructor(wasm?: Uint8Array) {

@@ -12,7 +12,8 @@
  * builds the Huffman tables, lays the memory out and writes the headers; this file only
  * touches memory it is given.
  *
- * Build: scripts/build-kernel.js (clang --target=wasm32 -nostdlib, no libc).
+ * Build: scripts/build-kernel.js (clang --target=wasm32 -nostdlib, no libc). KERNEL_SIMD selects
+ * the WebAssembly SIMD variants of two loops; the committed module is built without it (see there).
  */
 #include <stdint.h>
 #ifdef KERNEL_SIMD
