@@ -10,6 +10,7 @@ import type { ImageFormat } from './containers/types.js';
 import { discover } from './discover.js';
 import { ExifFixError, type Refusal } from './errors.js';
 import { planJob, runJob } from './job.js';
+import { LosslessPool } from './pixels/lossless-pool.js';
 import { resolveFileOptions, resolveSettings, type CheckOptions, type FileOptions, type NormalizeOptions, type Settings } from './options.js';
 import { decideOrientation, type Orientation, type OrientationPlace, type OrientationSource } from './orientation.js';
 import { runOrdered } from './pool.js';
@@ -32,10 +33,17 @@ async function runAll(paths: readonly string[], options: NormalizeOptions, setti
   }
   const results: FileResult[] = [];
   const keep = options.keepResults !== false;
-  await runOrdered(plan, settings.concurrency, settings.signal, (file) => processFile(file, settings), (r) => {
-    options.onResult?.(r);
-    if (keep) results.push(r);
-  });
+  // The lossless transform runs in worker threads owned by this run, closed when it ends.
+  const pool = settings.mode === 'check' ? undefined : new LosslessPool(settings.concurrency);
+  try {
+    const run = { ...settings, pool };
+    await runOrdered(plan, settings.concurrency, settings.signal, (file) => processFile(file, run), (r) => {
+      options.onResult?.(r);
+      if (keep) results.push(r);
+    });
+  } finally {
+    await pool?.close();
+  }
   return results;
 }
 

@@ -11,6 +11,7 @@ import { readThumbnail, type ThumbnailLookup } from './metadata/exif.js';
 import { isOrientation, ORIENTATIONS, type Orientation } from './orientation.js';
 import { decide, type Decision, type PlanOptions } from './plan.js';
 import { producePixels, type PixelMethod } from './pixels/index.js';
+import type { LosslessPool } from './pixels/lossless-pool.js';
 import { transformThumbnail } from './pixels/thumbnail.js';
 
 /** Options of {@link runJob}. */
@@ -20,6 +21,8 @@ export interface JobOptions extends PlanOptions {
    * outcome is what the run would do; `data` is `null`. Default `false`.
    */
   readonly headerOnly?: boolean;
+  /** The run's lossless worker pool; without one the lossless transform runs on this thread. */
+  readonly pool?: LosslessPool;
 }
 
 /**
@@ -100,7 +103,7 @@ export async function runJob(bytes: Uint8Array, options: JobOptions): Promise<Jo
       return { ...base, outcome, method: null, methodReason: null, data, error: null };
     }
     const [pixels, thumbnails] = await Promise.all([
-      producePixels(bytes, container, info, decision.orientation, decision.method as PixelMethod, options.lossless),
+      producePixels(bytes, container, info, decision.orientation, decision.method as PixelMethod, options.lossless, options.pool),
       prepareThumbnails(info, decision.orientation),
     ]);
     const data = container.write(bytes, info, pixels.pixels, { orientation: decision.orientation, thumbnails, warnings });

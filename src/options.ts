@@ -10,6 +10,7 @@ import type { Shard } from './discover.js';
 import { ExifFixError, invalidParameterMessage } from './errors.js';
 import type { FileResult } from './report.js';
 import type { LosslessMode } from './pixels/index.js';
+import type { LosslessPool } from './pixels/lossless-pool.js';
 
 /** The default pixel limit: 0x3FFF x 0x3FFF = 268,402,689 pixels (sharp's and libvips' default). */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 0x3fff * 0x3fff;
@@ -150,6 +151,8 @@ export interface Settings extends ResolvedFileOptions {
   readonly signal?: AbortSignal;
   /** Label options, complete, or `undefined`. */
   readonly annotations?: AnnotationOptions;
+  /** The run's lossless worker pool (`api.ts` opens it for a run and closes it at the end). */
+  readonly pool?: LosslessPool;
 }
 
 /**
