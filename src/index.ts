@@ -17,8 +17,8 @@ export { ORIENTATIONS, decideOrientation, mapPoint, uprightSize } from './orient
 export type { Orientation, OrientationDecision, OrientationInfo, Transform } from './orientation.js';
 export type { Action, FileResult, JsonFileRecord, JsonSummaryRecord, PixelMethod, Summary } from './report.js';
 export { EXIT, exitCode, formatSummary, summarize, toJsonRecord } from './report.js';
-export { discover, inShard } from './discover.js';
-export type { DiscoverOptions, PlannedFile, Shard } from './discover.js';
+export { assertInside, discover, inShard } from './discover.js';
+export type { DiscoverOptions, Discovery, PlannedFile, Shard } from './discover.js';
 export { DEFAULT_LIMIT_INPUT_PIXELS, check, normalize, normalizeBuffer, normalizeFile } from './run.js';
 export type { CheckOptions, FileOptions, NormalizeOptions, WalkOptions } from './run.js';
 export type { LosslessMode } from './pixels/index.js';

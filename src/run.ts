@@ -9,7 +9,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { IMAGE_EXTENSIONS } from './containers/index.js';
 import { isJpeg } from './containers/jpeg-structure.js';
-import { discover, type PlannedFile, type Shard } from './discover.js';
+import { discover, type Discovery, type DiscoverOptions, type PlannedFile, type Shard } from './discover.js';
 import { ExifFixError, invalidParameterMessage } from './errors.js';
 import { runJob, type JobResult } from './job.js';
 import type { LosslessMode } from './pixels/index.js';
@@ -54,8 +54,11 @@ export interface WalkOptions {
   readonly signal?: AbortSignal;
   /** Called with each file's result, in sorted input order, as soon as it and all before it are done. */
   readonly onResult?: (result: FileResult) => void;
-  /** Called once the plan is known, with the number of files in it (for progress bars). */
-  readonly onPlan?: (total: number) => void;
+  /**
+   * Called once the plan is known, with the number of entries in it (for progress bars) and
+   * what discovery counted: `skippedSymlinks`, see {@link Discovery.skippedSymlinks}.
+   */
+  readonly onPlan?: (total: number, info: { readonly skippedSymlinks: number }) => void;
   /**
    * Collect every result for the returned array. A caller that streams results through
    * `onResult` can pass `false` so memory does not grow with the number of files (the returned
@@ -69,6 +72,8 @@ export interface WalkOptions {
    * Default `false`: links found by walking are not listed, and a named link fails.
    */
   readonly followSymlinks?: boolean;
+  /** Glob patterns of paths to leave out (`--ignore`); see {@link DiscoverOptions.ignore}. */
+  readonly ignore?: readonly string[];
 }
 
 /** Options of {@link normalize}. */
@@ -216,6 +221,7 @@ async function processFile(file: PlannedFile, settings: Settings): Promise<FileR
   const inPlace = sourcePath === targetPath;
   const finish = (fields: Partial<FileResult>, more: Partial<FileResult>): FileResult => fileResult(file.source, file.target, fields, more, performance.now() - started);
   const fail = (reason: string, fields: Partial<FileResult> = {}) => finish(fields, { action: 'failed', error: `\`${file.source}\`: ${reason}` });
+  if (file.error !== undefined) return fail(file.error);
 
   let bytes: Uint8Array;
   let size: number;
@@ -326,17 +332,18 @@ async function pool(
 }
 
 async function runAll(paths: readonly string[], options: NormalizeOptions, settings: Settings, concurrency: number): Promise<FileResult[]> {
-  const plan = await discover(paths, {
+  const { files: plan, skippedSymlinks } = await discover(paths, {
     out: options.out,
     cwd: settings.cwd,
     files: options.files,
     errorOnUnmatchedPattern: options.errorOnUnmatchedPattern,
     shard: options.shard,
     followSymlinks: options.followSymlinks,
+    ignore: options.ignore,
   });
-  options.onPlan?.(plan.length);
+  options.onPlan?.(plan.length, { skippedSymlinks });
   if (!settings.check && !settings.dryRun) {
-    await removeStaleTemporaries(new Set(plan.map((f) => path.dirname(path.resolve(settings.cwd, f.target)))));
+    await removeStaleTemporaries(new Set(plan.filter((f) => f.error === undefined).map((f) => path.dirname(path.resolve(settings.cwd, f.target)))));
   }
   const results: FileResult[] = [];
   const keep = options.keepResults !== false;
