@@ -32,22 +32,24 @@ function changes(before: Map<string, string>, after: Map<string, string>): strin
 }
 
 /**
- * A working directory two levels below a fresh temporary root (so that an output escaping by
- * `../..` still lands inside the root, where the snapshot sees it), with sideways photos at
- * `work/data/train/images/a.jpg`, `work/data/val/images/b.jpg`, `work/data/a/c.jpg` and an
- * unrelated `secret/s.jpg` two levels up.
+ * A working directory four levels below a fresh temporary root (so that an output escaping by
+ * up to `../../../..`, as a wrong pattern base did, still lands inside the root, where the
+ * snapshot sees it), with sideways photos at
+ * `work/data/train/images/a.jpg`, `work/data/val/images/b.jpg`, `work/data/a/c.jpg`, an unrelated
+ * `secret/s.jpg` beside `work` (where `data/../../secret` leads) and an unrelated
+ * `w/x/train/images/a.jpg` (where `fixed/../../train/images/a.jpg` leads).
  */
 async function dataset(): Promise<{ root: string; cwd: string }> {
   const root = await tempDir();
-  const cwd = path.join(root, 'deep', 'work');
+  const cwd = path.join(root, 'w', 'x', 'y', 'work');
   for (const f of ['data/train/images/a.jpg', 'data/val/images/b.jpg', 'data/a/c.jpg']) {
     await mkdir(path.dirname(path.join(cwd, f)), { recursive: true });
     await cp(SIDEWAYS, path.join(cwd, f));
   }
-  await mkdir(path.join(root, 'secret'));
-  await cp(SIDEWAYS, path.join(root, 'secret', 's.jpg'));
-  await mkdir(path.join(root, 'train', 'images'), { recursive: true });
-  await writeFile(path.join(root, 'train', 'images', 'a.jpg'), 'an unrelated file that must survive');
+  await mkdir(path.join(cwd, '..', 'secret'));
+  await cp(SIDEWAYS, path.join(cwd, '..', 'secret', 's.jpg'));
+  await mkdir(path.join(root, 'w', 'x', 'train', 'images'), { recursive: true });
+  await writeFile(path.join(root, 'w', 'x', 'train', 'images', 'a.jpg'), 'an unrelated file that must survive');
   return { root, cwd };
 }
 
@@ -64,7 +66,7 @@ describe('glob patterns with / inside braces or extglobs', () => {
       const { code, stderr } = await runCli([pattern, '--out', 'fixed'], cwd);
       expect(code, stderr).toBe(0);
       expect(stderr).toMatch(/2 rotated/);
-      expect(changes(before, await snapshot(root))).toEqual(outputs.map((o) => path.join('deep', 'work', o)));
+      expect(changes(before, await snapshot(root))).toEqual(outputs.map((o) => path.join('w', 'x', 'y', 'work', o)));
     });
   }
 
