@@ -47,8 +47,11 @@ export interface WalkOptions {
   readonly signal?: AbortSignal;
   /** Called with each file's result, in sorted input order, as soon as it and all before it are done. */
   readonly onResult?: (result: FileResult) => void;
-  /** Called once the plan is known, with the number of files in it (for progress bars). */
-  readonly onPlan?: (total: number) => void;
+  /**
+   * Called once the plan is known, with the number of entries in it (for progress bars) and what
+   * discovery counted: `skippedSymlinks`, links found by walking and not followed.
+   */
+  readonly onPlan?: (total: number, info: { readonly skippedSymlinks: number }) => void;
   /**
    * Collect every result for the returned array. A caller that streams results through
    * `onResult` can pass `false` so memory does not grow with the number of files (the returned
@@ -64,6 +67,11 @@ export interface WalkOptions {
    * @default false
    */
   readonly followSymlinks?: boolean;
+  /**
+   * Glob patterns of paths to leave out (`--ignore`, repeatable; `!pattern` among the paths adds
+   * one); a pattern without `/` matches a name at any depth, like `.gitignore`. Default: none.
+   */
+  readonly ignore?: readonly string[];
 }
 
 /** Options of `normalize()`. */
@@ -153,6 +161,8 @@ export interface Settings extends ResolvedFileOptions {
   readonly annotations?: AnnotationOptions;
   /** The run's lossless worker pool (`api.ts` opens it for a run and closes it at the end). */
   readonly pool?: LosslessPool;
+  /** The real path of the output directory, which every write is proven to stay inside; `undefined` in place. */
+  readonly outRoot?: string;
 }
 
 /**

@@ -8,7 +8,7 @@ import { lstat, readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS } from './containers/index.js';
 import { isJpeg } from './containers/jpeg-structure.js';
-import type { PlannedFile } from './discover.js';
+import { assertInside, type PlannedFile } from './discover.js';
 import { ExifFixError, refusalOf, type Refusal } from './errors.js';
 import { runJob, type JobResult } from './job.js';
 import type { Settings } from './options.js';
@@ -107,6 +107,7 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
     fileResult(file.source, output, job, size, action, after, error, performance.now() - started);
   const fail = (error: Refusal, job: JobResult | null = null, size = 0) => done(job, size, 'failed', null, error, null);
 
+  if (file.error !== undefined) return fail({ code: 'read', reason: file.error });
   let bytes: Uint8Array;
   let size: number;
   let mode = 0;
@@ -163,6 +164,9 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
   if (settings.mode === 'dry-run' || (upright && inPlace)) return done(job, size, action, after, null, file.target);
   if (settings.signal?.aborted) return fail({ code: 'interrupted', reason: 'interrupted before writing; nothing written' }, job, size);
   try {
+    // Containment is proven for every target before any work; proven again right before the
+    // write, so a link planted in the output tree during the run is refused, not followed.
+    if (settings.outRoot !== undefined && !inPlace) await assertInside(settings.outRoot, targetPath);
     await writeAtomic(targetPath, data, inPlace ? { mode, times, expect: identity } : {});
   } catch (error) {
     if (error instanceof ExifFixError && error.code === 'changed') return fail({ code: 'changed', reason: 'changed while it was being processed; not overwritten' }, job, size);
