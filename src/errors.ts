@@ -29,7 +29,8 @@ export type ExifFixErrorCode =
   | 'read'
   | 'write'
   | 'lossless'
-  | 'changed';
+  | 'changed'
+  | 'linked';
 
 /**
  * Builds the message for a value that failed validation, in sharp's wording.
