@@ -12,7 +12,8 @@ import { FIXTURES, tempDir } from './helpers.js';
 
 const IMAGE6 = path.join(FIXTURES, 'orientation', 'jpeg-420', 'jpeg-420_6.jpg');
 const LABEL = '0 0.25 0.5 0.1 0.2\n';
-const SECRET = 'root:$6$hunter2$secret-hash-value:19000:0:99999:7:::\n';
+// A secret shaped like a YOLO line, so that a parser quoting its bad value would print it.
+const SECRET = 'api_key sk-live-hunter2-secret 1 2 3\n';
 const [IMAGES_TO_LABELS, , BESIDE] = LAYOUTS.yolo;
 
 describe('label layout rules stay below the input root', () => {
@@ -92,8 +93,7 @@ describe('symbolic links to label files', () => {
   it('follows it with followSymlinks, and its error still quotes nothing of the file', async () => {
     const { dir, results } = await linkedDataset();
     const [rec] = await transformAnnotations(results, { format: 'yolo', space: 'stored', out: 'out', cwd: dir, followSymlinks: true });
-    expect(rec.error).toMatch(/^`ds\/labels\/a\.txt`: line 1: expected 4 values/);
-    expect(rec.error).not.toMatch(/hunter2|secret-hash/);
+    expect(rec.error).toBe('`ds/labels/a.txt`: line 1, value 1 is not a number');
   });
 
   it('does not follow a linked labels directory below the root', async () => {
