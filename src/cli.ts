@@ -54,6 +54,8 @@ function buildProgram(io: CliIo): Command {
     .option('--skip-existing', 'skip files whose output exists and is not older than the input')
     .option('--no-error-on-unmatched-pattern', 'do not fail when a glob pattern matches nothing')
     .option('--follow-symlinks', 'follow symbolic links (with loop detection); in place, rewrite the file a link points to')
+    .option('--ignore <glob>', 'leave out paths matching <glob> (repeatable; a glob without / matches a name at any depth); !<glob> among the paths does the same', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--break-hard-links', 'in place, rewrite a file that has other hard links, parting it from them (default: such files fail)')
     .addOption(new Option('--lossless <mode>', 'JPEG: lossless DCT transform where perfect (auto), only lossless (always), or always re-encode (never)').choices(['auto', 'always', 'never']).default('auto'))
     .option('-c, --concurrency <n>', 'files processed at once', integer('--concurrency', 1), os.availableParallelism())
     .option('--limit-input-pixels <n>', 'refuse images whose header declares more pixels (0: no limit)', integer('--limit-input-pixels', 0), 0x3fff * 0x3fff)
@@ -121,17 +123,17 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       files = text.split(o.null ? '\0' : /\r?\n/).filter((line) => line !== '');
     }
     const annotations = o.annotations ? { format: o.annotations, space: o.annotationsSpace, coco: o.coco, cocoOut: o.cocoOut, yoloKptShape: o.yoloKptShape } : undefined;
-    const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: Boolean(annotations) };
+    const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: Boolean(annotations) };
     if (o.report !== undefined) report = await openReport(o.report);
     const { humanReporter } = await import('./reporters/human.js');
     const { githubReporter } = await import('./reporters/github.js');
     const { ndjsonReporter } = await import('./reporters/ndjson.js');
-    const fix = lib.fixCommand({ paths, filesFrom: o.filesFrom, nul: o.null, followSymlinks: o.followSymlinks, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, shard: o.shard, lossless: o.lossless, limitInputPixels: o.limitInputPixels === lib.DEFAULT_LIMIT_INPUT_PIXELS ? undefined : o.limitInputPixels });
+    const fix = lib.fixCommand({ paths, filesFrom: o.filesFrom, nul: o.null, followSymlinks: o.followSymlinks, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, shard: o.shard, ignore: o.ignore, lossless: o.lossless, limitInputPixels: o.limitInputPixels === lib.DEFAULT_LIMIT_INPUT_PIXELS ? undefined : o.limitInputPixels });
     const reporters: Reporter[] = [o.json ? ndjsonReporter(io.stdout, mode) : o.reporter === 'github' ? githubReporter(io.stdout, io.stderr, mode, fix) : humanReporter(io.stdout, io.stderr, { mode, quiet: o.quiet, verbose: o.verbose })];
     if (report) reporters.push(ndjsonReporter(report, mode));
     const tally = new lib.Tally();
     const started = performance.now();
-    const callbacks = { onPlan: (total: number) => reporters.forEach((r) => r.plan?.(total)), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };
+    const callbacks = { onPlan: (total: number, info: { skippedSymlinks: number }) => ((tally.skippedSymlinks = info.skippedSymlinks), reporters.forEach((r) => r.plan?.(total))), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };
     const results = mode === 'check' ? await lib.check(paths, { ...options, ...callbacks }) : await lib.normalize(paths, { ...options, ...callbacks });
     if (annotations && !signal) {
       const records = await lib.normalizeLabels(results, options);

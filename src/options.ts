@@ -87,6 +87,12 @@ export interface NormalizeOptions extends FileOptions, WalkOptions {
   readonly dryRun?: boolean;
   /** Skip files whose output exists and is not older than the input (resuming a run). @default false */
   readonly skipExisting?: boolean;
+  /**
+   * In place, rewrite a file that has other hard links (`st_nlink > 1`), parting it from them (the
+   * other names keep the old bytes). Default `false`: such a file fails with code `linked`.
+   * @default false
+   */
+  readonly breakHardLinks?: boolean;
   /** Transform each image's label files with it, as one unit (`--annotations`). */
   readonly annotations?: Omit<AnnotationOptions, 'out' | 'cwd' | 'concurrency'>;
 }
@@ -155,6 +161,7 @@ export interface Settings extends ResolvedFileOptions {
   /** Output directory, or `undefined` in place (and for `check`). */
   readonly out?: string;
   readonly skipExisting: boolean;
+  readonly breakHardLinks?: boolean;
   readonly followSymlinks: boolean;
   readonly signal?: AbortSignal;
   /** Label options, complete, or `undefined`. */
@@ -201,6 +208,7 @@ export function resolveSettings(paths: readonly string[], options: NormalizeOpti
     concurrency,
     out: mode === 'check' ? undefined : options.out,
     skipExisting: options.skipExisting ?? false,
+    breakHardLinks: options.breakHardLinks ?? false,
     followSymlinks: options.followSymlinks ?? false,
     signal: options.signal,
     annotations,

@@ -75,6 +75,8 @@ export interface Summary {
   /** Of `rotated`: how many went the lossless way, and how many were re-encoded. */
   readonly lossless: number;
   readonly reencoded: number;
+  /** Symbolic links found by walking and not followed (`followSymlinks` off). */
+  readonly skippedSymlinks: number;
   /** Wall-clock time of the run in milliseconds. */
   readonly elapsedMs: number;
 }
@@ -106,6 +108,8 @@ export class Tally {
   readonly needingFix: FileResult[] = [];
   /** Label counts, once the label step ran. */
   labels?: LabelCounts;
+  /** Symbolic links found by walking and not followed (set once the plan is known). */
+  skippedSymlinks = 0;
 
   /** Counts one result. @param r - the file's result. */
   add(r: FileResult): void {
@@ -133,7 +137,7 @@ export class Tally {
    * @param elapsedMs - the run's wall-clock time in milliseconds.
    */
   summary(elapsedMs: number): Summary {
-    return { ...this.counts, lossless: this.methods.lossless, reencoded: this.methods.reencode, elapsedMs };
+    return { ...this.counts, lossless: this.methods.lossless, reencoded: this.methods.reencode, skippedSymlinks: this.skippedSymlinks, elapsedMs };
   }
 }
 
@@ -190,13 +194,17 @@ export function plural(count: number, noun: string, plural = `${noun}s`): string
 export function formatSummary(summary: Summary, failures: readonly FileResult[], dryRun = false): string[] {
   const seconds = (summary.elapsedMs / 1000).toFixed(2);
   const images = summary.total - summary.skipped;
-  if (images === 0 && summary.failed === 0) return [`exif-fix: no images found${summary.skipped ? ` (${plural(summary.skipped, 'other file')} skipped)` : ''}`];
+  if (images === 0 && summary.failed === 0) {
+    const links = summary.skippedSymlinks ? `; ${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)` : '';
+    return [`exif-fix: no images found${summary.skipped ? ` (${plural(summary.skipped, 'other file')} skipped)` : ''}${links}`];
+  }
   const how = summary.rotated > 0 ? `; pixels: ${[summary.lossless ? `${summary.lossless} lossless` : '', summary.reencoded ? `${summary.reencoded} re-encoded` : ''].filter(Boolean).join(', ')}` : '';
   const parts = dryRun ? [`would rotate ${summary.rotated}`, `would leave ${summary.upright} already upright`] : [`${summary.rotated} rotated`, `${summary.upright} already upright`];
   if (summary.metadata) parts.push(dryRun ? `would fix the metadata of ${summary.metadata}` : `${summary.metadata} metadata fixed`);
   if (summary.existing) parts.push(`${summary.existing} skipped (output exists)`);
   if (summary.skipped) parts.push(`${plural(summary.skipped, 'non-image')} skipped`);
   parts.push(dryRun ? `${summary.failed} would fail` : `${summary.failed} failed`);
+  if (summary.skippedSymlinks) parts.push(`${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)`);
   const lines = [`exif-fix: ${dryRun ? 'dry run, nothing written: ' : ''}${parts.join(', ')} in ${seconds}s (${plural(images, 'image')}${how})`];
   for (const r of failures) lines.push(`  failed: ${r.error}`);
   return lines;
@@ -215,12 +223,13 @@ export function formatCheckSummary(summary: Summary, failures: readonly FileResu
   const seconds = (summary.elapsedMs / 1000).toFixed(2);
   const read = summary.total - summary.skipped - summary.failed;
   const lines: string[] = [];
-  if (read === 0 && summary.failed === 0) lines.push('exif-fix: no images found');
+  if (read === 0 && summary.failed === 0) lines.push(`exif-fix: no images found${summary.skippedSymlinks ? `; ${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)` : ''}`);
   else if (summary.needsFix === 0) lines.push(`exif-fix: ${read === 1 ? 'the 1 image is' : `all ${read} images are`} upright (checked in ${seconds}s)`);
   else {
     const verb = summary.needsFix === 1 ? 'is' : 'are';
     lines.push(`exif-fix: ${summary.needsFix} of ${plural(read, 'image')} ${verb} not upright (checked in ${seconds}s). Fix ${summary.needsFix === 1 ? 'it' : 'them'} with:`, `  ${fix}`);
   }
+  if (summary.skippedSymlinks && read > 0) lines.push(`exif-fix: ${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)`);
   if (summary.failed) lines.push(`exif-fix: ${plural(summary.failed, 'file')} could not be checked:`);
   for (const r of failures) lines.push(`  failed: ${r.error}`);
   return lines;

@@ -57,6 +57,7 @@ function readHeadSync(file: string, size: number): Uint8Array {
  * @param after - the output's size, or `null`.
  * @param error - why it failed, or `null`.
  * @param elapsedMs - time spent on the file, in milliseconds.
+ * @param moreWarnings - warnings of the write (what it could not keep), after the job's. Default none.
  */
 export function fileResult(
   input: string,
@@ -67,6 +68,7 @@ export function fileResult(
   after: FileResult['after'],
   error: Refusal | null,
   elapsedMs: number,
+  moreWarnings: readonly string[] = [],
 ): FileResult {
   const d = job?.decision ?? null;
   return {
@@ -82,7 +84,7 @@ export function fileResult(
     methodReason: job?.methodReason ?? null,
     before: job?.format ? { width: d?.width ?? 0, height: d?.height ?? 0, bytes: size } : null,
     after,
-    warnings: job?.warnings ?? [],
+    warnings: moreWarnings.length ? [...(job?.warnings ?? []), ...moreWarnings] : (job?.warnings ?? []),
     code: error?.code ?? null,
     error: error ? `\`${input}\`: ${error.reason}` : null,
     elapsedMs,
@@ -103,8 +105,8 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
   let targetPath = file.target === file.source ? sourcePath : path.resolve(settings.cwd, file.target);
   const inPlace = sourcePath === targetPath;
   const check = settings.mode === 'check';
-  const done = (job: JobResult | null, size: number, action: Action, after: FileResult['after'], error: Refusal | null, output: string | null) =>
-    fileResult(file.source, output, job, size, action, after, error, performance.now() - started);
+  const done = (job: JobResult | null, size: number, action: Action, after: FileResult['after'], error: Refusal | null, output: string | null, warnings?: readonly string[]) =>
+    fileResult(file.source, output, job, size, action, after, error, performance.now() - started, warnings);
   const fail = (error: Refusal, job: JobResult | null = null, size = 0) => done(job, size, 'failed', null, error, null);
 
   if (file.error !== undefined) return fail({ code: 'read', reason: file.error });
@@ -113,6 +115,7 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
   let mode = 0;
   let times = { atimeMs: 0, mtimeMs: 0 };
   let identity = { ino: 0, size: 0, mtimeMs: 0 };
+  let owner = { uid: 0, gid: 0 };
   try {
     let s = check ? lstatSync(sourcePath) : await lstat(sourcePath);
     if (s.isSymbolicLink()) {
@@ -125,6 +128,7 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
     mode = s.mode;
     times = { atimeMs: s.atimeMs, mtimeMs: s.mtimeMs };
     identity = { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+    owner = { uid: s.uid, gid: s.gid };
     if (settings.skipExisting && !inPlace) {
       const existing = await stat(targetPath).catch(() => undefined);
       if (existing?.isFile() && existing.mtimeMs >= s.mtimeMs) return done(null, s.size, 'existing', null, null, file.target);
@@ -167,9 +171,13 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
     // Containment is proven for every target before any work; proven again right before the
     // write, so a link planted in the output tree during the run is refused, not followed.
     if (settings.outRoot !== undefined && !inPlace) await assertInside(settings.outRoot, targetPath);
-    await writeAtomic(targetPath, data, inPlace ? { mode, times, expect: identity } : {});
+    // In place keeps owner, group, mode, times and extended attributes, and refuses to part a
+    // hard link unless told to; a new output keeps nothing of the input's (write.ts).
+    const written = await writeAtomic(targetPath, data, inPlace ? { mode, times, owner, copyXattrsFrom: targetPath, expect: identity, breakHardLinks: settings.breakHardLinks } : {});
+    return done(job, size, action, after, null, file.target, written.warnings);
   } catch (error) {
     if (error instanceof ExifFixError && error.code === 'changed') return fail({ code: 'changed', reason: 'changed while it was being processed; not overwritten' }, job, size);
+    if (error instanceof ExifFixError && error.code === 'linked') return fail({ code: 'linked', reason: error.message.replace(/^`[^`]*`:? ?/, '') }, job, size);
     const cause = (error as ExifFixError).cause ?? error;
     return fail(withPrefix(refusalOf(cause, 'write'), `cannot write \`${file.target}\`: `), job, size);
   }
