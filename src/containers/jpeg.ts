@@ -11,7 +11,7 @@ import { parseTiff, readExifOrientation, readIfd, TiffView } from '../metadata/t
 import { patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
 import type { Orientation } from '../orientation.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
-import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
+import { estimateQuality, isJpeg, parseJpeg, type JpegDamage, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
 
 const MPF_HEADER = Buffer.from('MPF\0', 'latin1');
 /** MP Entry tag of the MP Index IFD (CIPA DC-007 section 5.2.3.3). */
@@ -44,12 +44,21 @@ function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
   return names[key] ?? c.map((k) => `${k.h}x${k.v}`).join(',');
 }
 
+/** Prefix of every warning about damage read past, so reports can tell them from the rest. */
+export const DAMAGE_WARNING_PREFIX = 'damaged JPEG: ';
+
+/** The warning for one piece of damage: libjpeg's message and what was done about it. */
+function damageWarning(d: JpegDamage): string {
+  const what = d.pixelsIntact ? 'skipped, as libjpeg does; the image data is complete' : 'read up to there, as libjpeg does; the image data may be incomplete';
+  return `${DAMAGE_WARNING_PREFIX}${d.message} (${what})`;
+}
+
 function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
   const structure = parseJpeg(bytes, options);
   const { frame } = structure;
   if (frame.height === 0) throw new ExifFixError('JPEG height is defined by a DNL marker, which is not supported', 'unsupported');
   const places: OrientationPlace[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = structure.damage.map(damageWarning);
   let sawExif = false;
   for (const seg of structure.segments) {
     if (seg.marker === 0xda) break;
@@ -78,6 +87,7 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
     lossless: false,
     space: n === 1 ? 'b-w' : n === 4 ? 'cmyk' : 'srgb',
     warnings,
+    damage: structure.damage,
     structure,
     chromaSubsampling: chromaSubsampling(structure),
     progressive: frame.marker === 0xc2 || frame.marker === 0xc6 || frame.marker === 0xca || frame.marker === 0xce,

@@ -8,7 +8,7 @@ import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
 import type { PixelMethod } from '../report.js';
 import { transformJpegLosslessInWorker } from './lossless-pool.js';
-import { reencode } from './reencode.js';
+import { DEFAULT_FAIL_ON, reencode, sourceForPixels, type FailOn } from './reencode.js';
 
 /**
  * JPEG lossless transform policy (`--lossless`):
@@ -34,7 +34,9 @@ export interface PixelOutcome {
  * @param info - what the container's reader found.
  * @param orientation - the value to bake in (2-8).
  * @param lossless - see {@link LosslessMode}; only JPEG has a lossless path.
- * @throws {ExifFixError} code `'lossless'` with `always` when no lossless path applies.
+ * @param failOn - which decoder complaints fail the file (reencode.ts {@link FailOn}); default `'warning'`.
+ * @throws {ExifFixError} code `'lossless'` with `always` when no lossless path applies; code
+ *   `'corrupt'` when damaged pixel data is refused under `failOn`.
  * @throws {Error} when the pixel data cannot be decoded.
  */
 export async function producePixels<I extends ContainerInfo>(
@@ -43,13 +45,14 @@ export async function producePixels<I extends ContainerInfo>(
   info: I,
   orientation: Orientation,
   lossless: LosslessMode = 'auto',
+  failOn: FailOn = DEFAULT_FAIL_ON,
 ): Promise<PixelOutcome> {
   if (info.lossless) {
-    return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason: 'lossless format: re-encoded bit-exact' };
+    return { pixels: await reencode(bytes, container, info, orientation, { failOn }), method: 'reencode', reason: 'lossless format: re-encoded bit-exact' };
   }
   let reason = lossless === 'never' ? 're-encoded (--lossless never)' : `re-encoded: no lossless path for ${info.format}`;
   if (info.format === 'jpeg' && lossless !== 'never') {
-    const result = await transformJpegLosslessInWorker(bytes, orientation);
+    const result = await transformJpegLosslessInWorker(sourceForPixels(bytes, info), orientation);
     if (result.ok) {
       return {
         pixels: { data: result.jpeg, width: result.width, height: result.height },
@@ -64,5 +67,5 @@ export async function producePixels<I extends ContainerInfo>(
   } else if (lossless === 'always') {
     throw new ExifFixError(`no lossless transform is available for ${info.format}; --lossless auto would re-encode it`, 'lossless');
   }
-  return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason };
+  return { pixels: await reencode(bytes, container, info, orientation, { failOn }), method: 'reencode', reason };
 }

@@ -5,12 +5,75 @@
  * container writer) and the pipeline runs in the input's own colour space, so CMYK stays CMYK
  * and 16-bit stays 16-bit.
  *
+ * Damaged input follows the damaged-file policy (docs/DESIGN.md): the decoder's complaints are
+ * never dropped. sharp's `failOn` decides which ones fail the file (default `'warning'`: any);
+ * damage the container reader already found is refused before decoding ({@link damageRefusal}).
+ *
  * sharp (libvips, about 100 ms to load) is imported on first use, so this module adds nothing to
  * the start-up of runs that decode no pixels (`--check`, `--dry-run`, `--version`).
  */
-import type { Container, ContainerInfo, EncodedPixels } from '../containers/types.js';
+import type { Container, ContainerInfo, EncodedPixels, ReadDamage } from '../containers/types.js';
+import { repairJpeg } from '../containers/jpeg-structure.js';
+import type { JpegInfo } from '../containers/jpeg.js';
+import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
 import { applyOrientation } from './sharp-transform.js';
+
+/**
+ * When damaged pixel data fails a file instead of giving best-effort pixels: sharp's `failOn`
+ * levels (sharp constructor option `failOn`), least to most strict. `'none'` accepts anything
+ * the decoder can read; `'truncated'` fails truncated data; `'error'` also fails decoder errors;
+ * `'warning'` also fails decoder warnings (libjpeg's "Corrupt JPEG data: ...").
+ */
+export type FailOn = 'none' | 'truncated' | 'error' | 'warning';
+
+/** The default {@link FailOn}: a damaged file that needs new pixels fails, naming the complaint. */
+export const DEFAULT_FAIL_ON: FailOn = 'warning';
+
+/** Every {@link FailOn} value, least strict first. */
+export const FAIL_ON_LEVELS: readonly FailOn[] = ['none', 'truncated', 'error', 'warning'];
+
+/** Options of {@link reencode}. */
+export interface ReencodeOptions {
+  /** See {@link FailOn}; default {@link DEFAULT_FAIL_ON}. */
+  readonly failOn?: FailOn;
+}
+
+/** The least strict level that still rejects `level`, for the "accept with" hint. */
+function weakerThan(level: FailOn): FailOn {
+  return FAIL_ON_LEVELS[Math.max(0, FAIL_ON_LEVELS.indexOf(level) - 1)];
+}
+
+/**
+ * Whether `damage` read past by a container reader forbids new pixels under `failOn`. Damage
+ * that leaves the pixel data complete (extraneous bytes between JPEG segments) never does: the
+ * pixel path reads the repaired file ({@link sourceForPixels}).
+ *
+ * @param info - what the container's reader found (its `damage` list).
+ * @param failOn - the user's level; default {@link DEFAULT_FAIL_ON}.
+ * @returns the refusal, one sentence naming the decoder's complaint and the `--fail-on` level
+ *   that would accept it; `undefined` when new pixels may be made.
+ */
+export function damageRefusal(info: ContainerInfo, failOn: FailOn = DEFAULT_FAIL_ON): string | undefined {
+  const rank = FAIL_ON_LEVELS.indexOf(failOn);
+  const d = (info.damage ?? []).find((x: ReadDamage) => !x.pixelsIntact && rank >= FAIL_ON_LEVELS.indexOf(x.level));
+  if (!d) return undefined;
+  const what = d.level === 'truncated' ? 'the file is truncated' : 'the image data is damaged';
+  return `${what} (${d.message}); --fail-on ${weakerThan(d.level)} accepts best-effort pixels`;
+}
+
+/**
+ * The bytes the pixel path should decode: for a JPEG whose only damage lies between segments,
+ * the file without the extraneous bytes (jpeg-structure.ts `repairJpeg`), else `bytes`.
+ *
+ * @param bytes - the whole input file.
+ * @param info - what the container's reader found for it.
+ */
+export function sourceForPixels(bytes: Uint8Array, info: ContainerInfo): Uint8Array {
+  if (info.format !== 'jpeg' || !info.damage?.length) return bytes;
+  const structure = (info as JpegInfo).structure;
+  return structure && structure.eoiEnd >= 0 ? repairJpeg(bytes, structure) : bytes;
+}
 
 /**
  * Re-encodes `bytes` with `orientation` baked in.
@@ -19,21 +82,50 @@ import { applyOrientation } from './sharp-transform.js';
  * @param container - the input's container module (sets the encoder options).
  * @param info - what the container's reader found.
  * @param orientation - the value to apply; ignored when the decoder applies it itself (HEIF).
+ * @param options - see {@link ReencodeOptions}.
  * @returns the encoded file without metadata, and its size in pixels.
- * @throws {Error} from sharp when the pixel data cannot be decoded.
+ * @throws {ExifFixError} code `'corrupt'` when damage found by the reader or a complaint of the
+ *   decoder fails under `failOn`; the message names the complaint and the `--fail-on` level that
+ *   would accept it.
+ * @throws {Error} from sharp for other failures (e.g. an unsupported encoding).
  */
 export async function reencode<I extends ContainerInfo>(
   bytes: Uint8Array,
   container: Container<I>,
   info: I,
   orientation: Orientation,
+  options: ReencodeOptions = {},
 ): Promise<EncodedPixels> {
+  const failOn = options.failOn ?? DEFAULT_FAIL_ON;
+  const refusal = damageRefusal(info, failOn);
+  if (refusal) throw new ExifFixError(refusal, 'corrupt');
   const { default: sharp } = await import('sharp');
-  let image = sharp(bytes, { ignoreIcc: true, failOn: 'error', limitInputPixels: false });
+  let image = sharp(sourceForPixels(bytes, info), { ignoreIcc: true, failOn, limitInputPixels: false });
   if (info.space !== 'srgb') image = image.pipelineColourspace(info.space);
   image = applyOrientation(image, info.decoderApplies ? 1 : orientation);
   if (info.space !== 'srgb') image = image.toColourspace(info.space);
   image = container.encode(image, info);
-  const { data, info: out } = await image.toBuffer({ resolveWithObject: true });
-  return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: out.width, height: out.height };
+  try {
+    const { data, info: out } = await image.toBuffer({ resolveWithObject: true });
+    return { data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), width: out.width, height: out.height };
+  } catch (error) {
+    throw decoderComplaint(error, failOn);
+  }
+}
+
+/** libvips prefixes of decoder messages ("VipsJpeg: ...", "VipsForeignLoadPng: ..."), stripped for the report. */
+const VIPS_PREFIX = /^(?:Vips\w*|\w+load\w*): /;
+
+/**
+ * Turns a sharp failure caused by damaged input into an ExifFixError naming the decoder's
+ * complaint; other failures are returned as they are.
+ */
+function decoderComplaint(error: unknown, failOn: FailOn): unknown {
+  if (!(error instanceof Error)) return error;
+  const first = error.message.split('\n')[0].trim();
+  const damaged = /corrupt|premature|truncat|invalid|damaged|bad |extraneous|unexpected end|Huffman/i.test(first);
+  if (!damaged || failOn === 'none') return error;
+  const complaint = first.replace(VIPS_PREFIX, '');
+  const level = /premature end of JPEG image|truncat/i.test(complaint) ? 'truncated' : failOn;
+  return new ExifFixError(`the decoder rejects the pixel data (${complaint}); --fail-on ${weakerThan(level)} accepts best-effort pixels`, 'corrupt', { cause: error });
 }
