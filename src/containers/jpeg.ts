@@ -14,6 +14,7 @@ import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOpt
 import { estimateQuality, isJpeg, parseJpeg, type JpegDamage, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
 
 const MPF_HEADER = Buffer.from('MPF\0', 'latin1');
+const ADOBE_HEADER = Buffer.from('Adobe', 'latin1');
 /** MP Entry tag of the MP Index IFD (CIPA DC-007 section 5.2.3.3). */
 const MP_ENTRY = 0xb002;
 /** The largest EXIF TIFF structure an APP1 segment can hold: 65535 - 2 (length) - 6 ("Exif\0\0"). */
@@ -32,6 +33,11 @@ export interface JpegInfo extends ContainerInfo {
   readonly chromaSubsampling: ChromaSubsampling;
   /** SOF2: progressive Huffman. */
   readonly progressive: boolean;
+  /**
+   * The colour transform flag of an Adobe APP14 segment (0 none: RGB or CMYK; 1 YCbCr; 2 YCCK),
+   * when the file has one (Adobe Technical Note 5116).
+   */
+  readonly adobeTransform?: number;
 }
 
 function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
@@ -60,8 +66,10 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
   const places: OrientationPlace[] = [];
   const warnings: string[] = structure.damage.map(damageWarning);
   let sawExif = false;
+  let adobeTransform: number | undefined;
   for (const seg of structure.segments) {
     if (seg.marker === 0xda) break;
+    if (seg.marker === 0xee && seg.dataLength >= 12 && startsWith(bytes, ADOBE_HEADER, seg.dataOffset)) adobeTransform ??= bytes[seg.dataOffset + 11];
     if (seg.marker !== 0xe1) continue;
     if (!sawExif && startsWith(bytes, EXIF_HEADER, seg.dataOffset)) {
       sawExif = true;
@@ -90,6 +98,7 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
     damage: structure.damage,
     structure,
     chromaSubsampling: chromaSubsampling(structure),
+    adobeTransform,
     progressive: frame.marker === 0xc2 || frame.marker === 0xc6 || frame.marker === 0xca || frame.marker === 0xce,
   };
 }

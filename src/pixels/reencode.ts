@@ -17,6 +17,7 @@ import { repairJpeg } from '../containers/jpeg-structure.js';
 import type { JpegInfo } from '../containers/jpeg.js';
 import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
+import { canEncodeLike, encodeLikeSource, type SourceLayout } from './jpeg-encode/index.js';
 import { applyOrientation } from './sharp-transform.js';
 
 /**
@@ -33,10 +34,68 @@ export const DEFAULT_FAIL_ON: FailOn = 'warning';
 /** Every {@link FailOn} value, least strict first. */
 export const FAIL_ON_LEVELS: readonly FailOn[] = ['none', 'truncated', 'error', 'warning'];
 
+/**
+ * Which JPEG encoder makes new JPEG pixels:
+ * - `source-tables` (default): the source's own quantization tables and chroma subsampling
+ *   (jpeg-encode/index.ts), so the output keeps the source's size and quality; used for 8-bit
+ *   sequential greyscale and YCbCr JPEGs ({@link jpegLayout}), sharp otherwise (CMYK, RGB,
+ *   12-bit, and progressive files, whose re-encode stays progressive as sharp writes it);
+ * - `sharp`: libvips/mozjpeg at the estimated quality, 4:2:0 or 4:4:4 (containers/jpeg.ts encode).
+ */
+export type JpegEncoder = 'source-tables' | 'sharp';
+
 /** Options of {@link reencode}. */
 export interface ReencodeOptions {
   /** See {@link FailOn}; default {@link DEFAULT_FAIL_ON}. */
   readonly failOn?: FailOn;
+  /** See {@link JpegEncoder}; default `'source-tables'`. Ignored for other formats. */
+  readonly jpegEncoder?: JpegEncoder;
+}
+
+/**
+ * The layout {@link encodeLikeSource} copies from a JPEG, or `undefined` when it cannot: a
+ * sequential (not progressive) frame of 8-bit samples, one component or three YCbCr ones (not RGB: an Adobe APP14 transform flag 0, or
+ * component identifiers 'R','G','B' without JFIF, as libjpeg jdapimin.c `default_decompress_parms`
+ * decides), every quantization table present.
+ *
+ * @param info - what the JPEG reader found (whole-file parse).
+ */
+export function jpegLayout(info: JpegInfo): SourceLayout | undefined {
+  const { frame, quantTables, segments } = info.structure;
+  if (info.progressive || frame.precision !== 8 || (frame.components.length !== 1 && frame.components.length !== 3)) return undefined;
+  if (frame.components.length === 3) {
+    const adobe = segments.find((s) => s.marker === 0xee && s.dataLength >= 12);
+    const jfif = segments.some((s) => s.marker === 0xe0 && s.dataLength >= 5);
+    const ids = frame.components.map((c) => c.id);
+    const rgbIds = ids[0] === 0x52 && ids[1] === 0x47 && ids[2] === 0x42;
+    if (adobe && info.adobeTransform === 0) return undefined;
+    if (!adobe && !jfif && rgbIds) return undefined;
+  }
+  const layout = { components: frame.components, quantTables };
+  return canEncodeLike(layout) ? layout : undefined;
+}
+
+/**
+ * New JPEG pixels with the source's own tables and subsampling: sharp decodes and applies the
+ * orientation to raw 8-bit RGB or grey samples, {@link encodeLikeSource} encodes them.
+ */
+async function reencodeLikeSource(source: Uint8Array, info: JpegInfo, layout: SourceLayout, orientation: Orientation, failOn: FailOn): Promise<EncodedPixels> {
+  const { default: sharp } = await import('sharp');
+  const grey = layout.components.length === 1;
+  let image = sharp(source, { ignoreIcc: true, failOn, limitInputPixels: false });
+  if (grey) image = image.pipelineColourspace('b-w');
+  image = applyOrientation(image, orientation).toColourspace(grey ? 'b-w' : 'srgb');
+  let raw;
+  try {
+    raw = await image.raw().toBuffer({ resolveWithObject: true });
+  } catch (error) {
+    throw decoderComplaint(error, failOn);
+  }
+  const { data, info: out } = raw;
+  const channels = out.channels;
+  if (channels !== layout.components.length) throw new ExifFixError(`the decoder gave ${channels} channels for ${layout.components.length} JPEG components`, 'unsupported');
+  const jpegBytes = encodeLikeSource({ data, width: out.width, height: out.height, channels: channels as 1 | 3 }, layout);
+  return { data: jpegBytes, width: out.width, height: out.height };
 }
 
 /** The least strict level that still rejects `level`, for the "accept with" hint. */
@@ -99,8 +158,13 @@ export async function reencode<I extends ContainerInfo>(
   const failOn = options.failOn ?? DEFAULT_FAIL_ON;
   const refusal = damageRefusal(info, failOn);
   if (refusal) throw new ExifFixError(refusal, 'corrupt');
+  const source = sourceForPixels(bytes, info);
+  if (info.format === 'jpeg' && options.jpegEncoder !== 'sharp') {
+    const layout = jpegLayout(info as unknown as JpegInfo);
+    if (layout) return reencodeLikeSource(source, info as unknown as JpegInfo, layout, orientation, failOn);
+  }
   const { default: sharp } = await import('sharp');
-  let image = sharp(sourceForPixels(bytes, info), { ignoreIcc: true, failOn, limitInputPixels: false });
+  let image = sharp(source, { ignoreIcc: true, failOn, limitInputPixels: false });
   if (info.space !== 'srgb') image = image.pipelineColourspace(info.space);
   image = applyOrientation(image, info.decoderApplies ? 1 : orientation);
   if (info.space !== 'srgb') image = image.toColourspace(info.space);
