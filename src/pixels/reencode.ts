@@ -76,10 +76,26 @@ export function jpegLayout(info: JpegInfo): SourceLayout | undefined {
 }
 
 /**
+ * The layout of the upright output: the source's for orientations 1-4; for 5-8 (which swap the
+ * axes) each component's sampling factors swapped, so every upright axis keeps the chroma
+ * resolution it had (4:2:2 stored sideways becomes 4:4:0 upright), as the lossless transform
+ * does (libjpeg-turbo transupp.c swaps them for transpose and the 90/270 rotations). The
+ * quantization tables are used as they are.
+ *
+ * @param layout - the source's layout.
+ * @param orientation - the orientation being applied.
+ */
+export function uprightLayout(layout: SourceLayout, orientation: Orientation): SourceLayout {
+  if (orientation < 5) return layout;
+  return { ...layout, components: layout.components.map((c) => ({ ...c, h: c.v, v: c.h })) };
+}
+
+/**
  * New JPEG pixels with the source's own tables and subsampling: sharp decodes and applies the
  * orientation to raw 8-bit RGB or grey samples, {@link encodeLikeSource} encodes them.
  */
-async function reencodeLikeSource(source: Uint8Array, info: JpegInfo, layout: SourceLayout, orientation: Orientation, failOn: FailOn): Promise<EncodedPixels> {
+async function reencodeLikeSource(source: Uint8Array, info: JpegInfo, sourceLayout: SourceLayout, orientation: Orientation, failOn: FailOn): Promise<EncodedPixels> {
+  const layout = uprightLayout(sourceLayout, orientation);
   const { default: sharp } = await import('sharp');
   const grey = layout.components.length === 1;
   let image = sharp(source, { ignoreIcc: true, failOn, limitInputPixels: false });
