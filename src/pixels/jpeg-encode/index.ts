@@ -93,6 +93,19 @@ const RGB_YCC = (() => {
   return t;
 })();
 
+/** One row of RGB samples from `data[s]` to Y, Cb, Cr at `o` (jccolor.c `rgb_ycc_convert`). */
+function convertRow(data: Uint8Array, s: number, yp: Uint8Array, cb: Uint8Array, cr: Uint8Array, o: number, width: number): void {
+  const t = RGB_YCC;
+  for (let x = 0; x < width; x++, s += 3, o++) {
+    const R = data[s];
+    const G = data[s + 1];
+    const B = data[s + 2];
+    yp[o] = (t[R] + t[256 + G] + t[512 + B]) >> SCALEBITS;
+    cb[o] = (t[768 + R] + t[1024 + G] + t[1280 + B]) >> SCALEBITS;
+    cr[o] = (t[1280 + R] + t[1536 + G] + t[1792 + B]) >> SCALEBITS;
+  }
+}
+
 /**
  * Full-resolution planes padded to whole MCUs (`pw` x `ph` samples) by edge replication, in the
  * output colour space: [Y] or [Y, Cb, Cr].
@@ -108,19 +121,13 @@ function colourPlanes(px: RawPixels, pw: number, ph: number): Uint8Array[] {
     }
   } else {
     const [yp, cb, cr] = planes;
-    const t = RGB_YCC;
     for (let r = 0; r < height; r++) {
-      let s = r * width * 3;
-      let o = r * pw;
-      for (let x = 0; x < width; x++, s += 3, o++) {
-        const R = data[s];
-        const G = data[s + 1];
-        const B = data[s + 2];
-        yp[o] = (t[R] + t[256 + G] + t[512 + B]) >> SCALEBITS;
-        cb[o] = (t[768 + R] + t[1024 + G] + t[1280 + B]) >> SCALEBITS;
-        cr[o] = (t[1280 + R] + t[1536 + G] + t[1792 + B]) >> SCALEBITS;
-      }
-      for (const p of planes) p.fill(p[r * pw + width - 1], r * pw + width, (r + 1) * pw);
+      const o = r * pw;
+      convertRow(data, r * width * 3, yp, cb, cr, o, width);
+      const last = o + width - 1;
+      yp.fill(yp[last], last + 1, o + pw);
+      cb.fill(cb[last], last + 1, o + pw);
+      cr.fill(cr[last], last + 1, o + pw);
     }
   }
   for (const p of planes) for (let r = height; r < ph; r++) p.copyWithin(r * pw, (height - 1) * pw, height * pw);
@@ -214,6 +221,32 @@ function fdct8(w: Float64Array, o: number, s: number): void {
   w[o + 7 * s] = z11 - z4;
 }
 
+/** Forward DCT and quantization of the block at `plane[base]` into block `b` of `coef` and `nz`. */
+function quantizeBlock(plane: Uint8Array, base: number, stride: number, w: Float64Array, div: Float64Array, coef: Int16Array, nz: Int32Array, b: number): void {
+  for (let r = 0; r < 8; r++) {
+    const i = base + r * stride;
+    const k = r * 8;
+    w[k] = plane[i] - 128; w[k + 1] = plane[i + 1] - 128; w[k + 2] = plane[i + 2] - 128; w[k + 3] = plane[i + 3] - 128;
+    w[k + 4] = plane[i + 4] - 128; w[k + 5] = plane[i + 5] - 128; w[k + 6] = plane[i + 6] - 128; w[k + 7] = plane[i + 7] - 128;
+    fdct8(w, k, 1);
+  }
+  for (let c = 0; c < 8; c++) fdct8(w, c, 8);
+  const o = b * 64;
+  let m0 = 0;
+  let m1 = 0;
+  coef[o] = Math.floor(w[0] * div[0] + 0.5);
+  for (let k = 1; k < 64; k++) {
+    const q = Math.floor(w[ZIGZAG[k]] * div[k] + 0.5);
+    coef[o + k] = q;
+    if (q !== 0) {
+      if (k < 32) m0 |= 1 << (31 - k);
+      else m1 |= 1 << (63 - k);
+    }
+  }
+  nz[2 * b] = m0;
+  nz[2 * b + 1] = m1;
+}
+
 /**
  * Forward DCT and quantization of every block of a plane of `bw*8` x `bh*8` (or larger)
  * samples with row stride `stride`: 64 coefficients per block in zigzag order, blocks
@@ -227,27 +260,8 @@ function quantizePlane(plane: Uint8Array, stride: number, bw: number, bh: number
   const w = new Float64Array(64);
   for (let by = 0; by < bh; by++) {
     for (let bx = 0; bx < bw; bx++) {
-      const base = by * 8 * stride + bx * 8;
-      for (let r = 0; r < 8; r++) {
-        const i = base + r * stride;
-        for (let c = 0; c < 8; c++) w[r * 8 + c] = plane[i + c] - 128;
-      }
-      for (let r = 0; r < 8; r++) fdct8(w, r * 8, 1);
-      for (let c = 0; c < 8; c++) fdct8(w, c, 8);
       const b = by * bw + bx;
-      const o = b * 64;
-      let m0 = 0;
-      let m1 = 0;
-      for (let k = 0; k < 64; k++) {
-        const q = Math.floor(w[ZIGZAG[k]] * div[k] + 0.5);
-        coef[o + k] = q;
-        if (q !== 0 && k > 0) {
-          if (k < 32) m0 |= 1 << (31 - k);
-          else m1 |= 1 << (63 - k);
-        }
-      }
-      nz[2 * b] = m0;
-      nz[2 * b + 1] = m1;
+      quantizeBlock(plane, by * 8 * stride + bx * 8, stride, w, div, coef, nz, b);
     }
   }
   return { coef, nz };
