@@ -86,6 +86,19 @@ describe('the damaged-file policy', () => {
     },
   );
 
+  it('a file with stray bytes and a whole number of iMCUs still takes the lossless path', async () => {
+    const raw = Buffer.alloc(64 * 48 * 3, 0);
+    for (let i = 0; i < raw.length; i++) raw[i] = (i * 13) & 255;
+    const whole = await sharp(raw, { raw: { width: 64, height: 48, channels: 3 } }).withMetadata({ orientation: 6 }).jpeg({ quality: 90 }).toBuffer();
+    const app1 = parseJpeg(whole).segments.find((s) => s.marker === 0xe1)!;
+    const stray = Buffer.concat([whole.subarray(0, app1.end), Buffer.from([0, 0, 0]), whole.subarray(app1.end)]);
+    const { data, result } = await normalizeBuffer(stray);
+    const reference = await normalizeBuffer(whole);
+    expect(result.error).toBeNull();
+    expect(result.method).toBe('lossless');
+    expect(Buffer.from(data!).equals(Buffer.from(reference.data!))).toBe(true);
+  });
+
   it.each([
     ['missing-eoi_6.jpg', /the file is truncated \(Premature end of JPEG file\); --fail-on none accepts/],
     ['scan-ends-early_6.jpg', /rejects the pixel data \(Corrupt JPEG data: premature end of data segment\); --fail-on error accepts/],
