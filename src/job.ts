@@ -103,7 +103,7 @@ export async function runJob(bytes: Uint8Array, options: JobOptions): Promise<Jo
       return { ...base, outcome, method: null, methodReason: null, data, error: null };
     }
     const [pixels, thumbnails] = await Promise.all([
-      producePixels(bytes, container, info, decision.orientation, decision.method as PixelMethod, options.lossless, options.pool),
+      producePixels(bytes, container, info, decision.orientation, decision.method as PixelMethod, options.lossless, options.pool, options.failOn),
       prepareThumbnails(info, decision.orientation),
     ]);
     const data = container.write(bytes, info, pixels.pixels, { orientation: decision.orientation, thumbnails, warnings });

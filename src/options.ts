@@ -11,6 +11,7 @@ import { ExifFixError, invalidParameterMessage } from './errors.js';
 import type { FileResult } from './report.js';
 import type { LosslessMode } from './pixels/index.js';
 import type { LosslessPool } from './pixels/lossless-pool.js';
+import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, type FailOn } from './pixels/reencode.js';
 
 /** The default pixel limit: 0x3FFF x 0x3FFF = 268,402,689 pixels (sharp's and libvips' default). */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 0x3fff * 0x3fff;
@@ -29,6 +30,13 @@ export interface FileOptions {
    * @default 'auto'
    */
   readonly lossless?: LosslessMode;
+  /**
+   * Which damage fails a file that needs new pixels, by sharp's `failOn` levels: `none` (accept
+   * best-effort pixels from any damage), `truncated`, `error`, `warning` (fail on any complaint
+   * of the decoder). An upright damaged file is copied byte for byte whatever the level.
+   * @default 'warning'
+   */
+  readonly failOn?: FailOn;
 }
 
 /** Options shared by {@link NormalizeOptions} and {@link CheckOptions}: what to walk and how. */
@@ -108,6 +116,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   concurrency: '--concurrency',
   limitInputPixels: '--limit-input-pixels',
   lossless: '--lossless',
+  failOn: '--fail-on',
   shard: '--shard',
   out: '--out',
   inPlace: '--in-place',
@@ -131,6 +140,7 @@ export interface ResolvedFileOptions {
   /** Pixel limit; 0 = none. */
   readonly limitInputPixels: number;
   readonly lossless: LosslessMode;
+  readonly failOn: FailOn;
 }
 
 /**
@@ -147,7 +157,9 @@ export function resolveFileOptions(options: FileOptions): ResolvedFileOptions {
   }
   const lossless = options.lossless ?? 'auto';
   if (!['auto', 'always', 'never'].includes(lossless)) throw usage(invalidParameterMessage('one of auto, always, never', named('lossless'), lossless));
-  return { limitInputPixels, lossless };
+  const failOn = options.failOn ?? DEFAULT_FAIL_ON;
+  if (!FAIL_ON_LEVELS.includes(failOn)) throw usage(invalidParameterMessage(`one of ${FAIL_ON_LEVELS.join(', ')}`, named('failOn'), failOn));
+  return { limitInputPixels, lossless, failOn };
 }
 
 /** What a whole run does. */

@@ -9,6 +9,7 @@ import type { ContainerInfo, ImageFormat } from './containers/types.js';
 import type { Refusal } from './errors.js';
 import { decideOrientation, ORIENTATIONS, type Orientation, type OrientationPlace, type OrientationSource, type Transform } from './orientation.js';
 import { losslessRefusal, type LosslessMode, type PixelMethod } from './pixels/index.js';
+import { damageRefusal, type FailOn } from './pixels/reencode.js';
 
 /** The policy options a decision depends on. */
 export interface PlanOptions {
@@ -16,6 +17,11 @@ export interface PlanOptions {
   readonly limitInputPixels: number;
   /** See {@link LosslessMode}. */
   readonly lossless: LosslessMode;
+  /**
+   * Which damage read past by a reader (or complained of by the decoder) refuses new pixels:
+   * sharp's `failOn` levels, see `pixels/reencode.ts` `FailOn`. Default `'warning'`: any.
+   */
+  readonly failOn?: FailOn;
 }
 
 /**
@@ -62,7 +68,9 @@ export interface Decision {
  * 2. every orientation place says 1 (or there is none): `upright`;
  * 3. the orientation to apply is 1 (only an invalid value or a losing place disagreed): `metadata`;
  * 4. the reader's `refusal` (a variant whose pixels cannot be made: animated, multi-page, a codec
- *    without a decoder): refuse with it;
+ *    without a decoder): refuse with it; damage the reader read past that leaves the pixel data
+ *    incomplete, unless `failOn` accepts it: refuse, code `corrupt` (an upright damaged file is
+ *    copied byte for byte by rule 2, with the damage among its warnings);
  * 5. lossless formats (PNG, lossless TIFF and WebP): `reencode`, bit-exact;
  * 6. JPEG: `lossless` where {@link losslessRefusal} allows and `lossless` is not `never`; with
  *    `always`, a JPEG it does not allow is refused (code `lossless`); otherwise `reencode`.
@@ -107,6 +115,8 @@ export function decide(info: ContainerInfo, options: PlanOptions): Decision {
     outHeight: row.swapsDimensions ? info.width : info.height,
   };
   if (info.refusal) return { ...rotated, verdict: 'refuse', refusal: info.refusal };
+  const damaged = damageRefusal(info, options.failOn);
+  if (damaged) return { ...rotated, verdict: 'refuse', refusal: { code: 'corrupt', reason: damaged } };
   if (info.lossless) return { ...rotated, verdict: 'rotate', method: 'reencode', methodReason: 'lossless format: re-encoded bit-exact' };
   if (info.format !== 'jpeg') {
     if (options.lossless === 'always') {

@@ -249,6 +249,7 @@ export interface FixScope {
   readonly ignore?: readonly string[];
   readonly limitInputPixels?: number;
   readonly lossless?: string;
+  readonly failOn?: string;
 }
 
 /**
@@ -279,6 +280,7 @@ export function fixCommand(scope: FixScope): string {
   for (const g of scope.ignore ?? []) flags.push('--ignore', shellQuote(g));
   if (scope.limitInputPixels !== undefined) flags.push('--limit-input-pixels', String(scope.limitInputPixels));
   if (scope.lossless && scope.lossless !== 'auto') flags.push('--lossless', scope.lossless);
+  if (scope.failOn && scope.failOn !== 'warning') flags.push('--fail-on', scope.failOn);
   const paths = scope.paths.map(shellQuote);
   const dashDash = scope.paths.some((p) => p.startsWith('-')) ? ['--'] : [];
   // `--in-place` goes last, as a user types it, unless `--` ends the options before the paths.
