@@ -61,9 +61,12 @@ const exifArgs = (o) => [
   '-EXIF:DateTimeOriginal=2026:11:30 12:00:00', '-EXIF:UserComment=heif fixture',
 ];
 
-/** Adds properties (irot/imir, colr) to the primary item, rebuilding `meta` and moving every file offset after it. */
-function addProperties(bytes, transforms, extra = []) {
-  if (transforms.length === 0 && extra.length === 0) return bytes;
+/**
+ * Adds properties (irot/imir, colr) to the primary item, properties to other items and item
+ * references, rebuilding `meta` and moving every file offset after it.
+ */
+function addProperties(bytes, transforms, extra = [], { itemProps = [], refs = [] } = {}) {
+  if (transforms.length === 0 && extra.length === 0 && itemProps.length === 0 && refs.length === 0) return bytes;
   const r = new Reader(bytes);
   const top = readBoxes(r, 0, bytes.length);
   const metaBox = top.find((b) => b.type === 'meta');
@@ -72,10 +75,14 @@ function addProperties(bytes, transforms, extra = []) {
   const added = [...extra, ...transforms.map(([kind, v]) => (kind === 'irot' ? box('irot', Uint8Array.of(v & 3)) : box('imir', Uint8Array.of(v & 1))))];
   const associations = new Map([...m.associations].map(([id, list]) => [id, list.map((a) => ({ ...a }))]));
   const list = associations.get(m.primary);
-  added.forEach((p, i) => {
+  added.forEach((p) => {
     props.push(p);
-    list.push({ index: m.properties.length + i + 1, essential: true });
+    list.push({ index: props.length, essential: true });
   });
+  for (const [id, p] of itemProps) {
+    props.push(p);
+    associations.get(id).push({ index: props.length, essential: false });
+  }
   const ipma = fullBoxBytes('ipma', 0, 0, uints(4, associations.size),
     ...[...associations].sort(([a], [b]) => a - b).map(([id, l]) => Uint8Array.from([...uints(2, id), l.length, ...l.map((a) => (a.essential ? 0x80 : 0) | a.index)])));
   const iprp = box('iprp', box('ipco', ...props), ipma);
@@ -84,13 +91,15 @@ function addProperties(bytes, transforms, extra = []) {
       uints(2, loc.id), uints(2, loc.constructionMethod, loc.dataReferenceIndex), uints(2, loc.extents.length),
       ...loc.extents.map((e) => uints(4, loc.constructionMethod === 0 && e.offset >= metaBox.end ? e.offset + delta : e.offset, e.length)),
     ]));
-  const metaWith = (ilocBytes) => fullBoxBytes('meta', 0, 0, ...m.children.map((c) => (c.type === 'iprp' ? iprp : c.type === 'iloc' ? ilocBytes : bytes.subarray(c.offset, c.end))));
+  const references = [...m.references, ...refs];
+  const iref = fullBoxBytes('iref', 0, 0, ...references.map((ref) => box(ref.type, uints(2, ref.from), uints(2, ref.to.length), uints(2, ...ref.to))));
+  const metaWith = (ilocBytes) => fullBoxBytes('meta', 0, 0, ...m.children.map((c) => (c.type === 'iprp' ? iprp : c.type === 'iloc' ? ilocBytes : c.type === 'iref' ? iref : bytes.subarray(c.offset, c.end))));
   const delta = metaWith(iloc(0)).length - (metaBox.end - metaBox.offset);
   const meta = metaWith(iloc(delta));
   return Buffer.concat(top.map((b) => (b === metaBox ? meta : bytes.subarray(b.offset, b.end))));
 }
 
-async function heicFrom(image, name, { o, transforms, encArgs = [], png = false, bits = 8, icc, properties = [] }) {
+async function heicFrom(image, name, { o, transforms, encArgs = [], png = false, bits = 8, icc, properties = [], second, edit }) {
   let src = path.join(tmp, `${name}.${png ? 'png' : 'jpg'}`);
   if (png) await image.png().toFile(src);
   else await image.jpeg({ quality: 95, chromaSubsampling: '4:4:4' }).toFile(src);
@@ -109,8 +118,14 @@ async function heicFrom(image, name, { o, transforms, encArgs = [], png = false,
   run('exiftool', [...exifArgs(o), `-ExifIFD:ExifImageWidth=${width}`, `-ExifIFD:ExifImageHeight=${height}`, `-ThumbnailImage<=${thumb}`, src]);
   if (!png) run('exiftool', ['-q', '-overwrite_original', '-n', `-XMP-tiff:Orientation=${o}`, '-XMP-dc:Description=exif-fix HEIC fixture', src]);
   const heic = path.join(tmp, `${name}.heic`);
-  run('heif-enc', ['-q', '90', ...encArgs, '-o', heic, src]);
-  const bytes = addProperties(readFileSync(heic), transforms, properties);
+  const more = [];
+  if (second) {
+    more.push(path.join(tmp, `${name}-second.jpg`));
+    await second.jpeg({ quality: 95 }).toFile(more[0]);
+  }
+  run('heif-enc', ['-q', '90', ...encArgs, '-o', heic, src, ...more]);
+  let bytes = readFileSync(heic);
+  bytes = addProperties(bytes, transforms, properties, edit ? edit(bytes) : {});
   const info = heif.read(bytes);
   const expected = transforms.length ? o : 1;
   if (orientationFromTransforms(info.transforms) !== expected) throw new Error(`${name}: irot/imir say ${orientationFromTransforms(info.transforms)}, expected ${expected}`);
@@ -138,5 +153,21 @@ const nclx = box('colr', Uint8Array.from([...'nclx'].map((c) => c.charCodeAt(0))
 await heicFrom(stored(6), 'nclx-p3_6', { o: 6, transforms: TRANSFORMS[6], png: true, properties: [nclx] });
 // 10 bits per sample (from a 16-bit PNG), irot for 6.
 await heicFrom(stored(6), '10bit_6', { o: 6, transforms: TRANSFORMS[6], png: true, bits: 16, encArgs: ['-b', '10'] });
+
+// A collection: a second image, and a 16-pixel thumbnail of each (heif-enc -t 16); irot for 6.
+const second = upright().negate();
+await heicFrom(stored(6), 'collection_6', { o: 6, transforms: TRANSFORMS[6], encArgs: ['-t', '16'], second });
+// A depth map: the second image made an auxiliary image of the primary (iref auxl and an auxC
+// property with the HEVC depth URN, ISO/IEC 23008-12 section 6.5.8), as phones store portrait depth.
+const auxC = fullBoxBytes('auxC', 0, 0, Uint8Array.from([...'urn:mpeg:hevc:2015:auxid:2'].map((c) => c.charCodeAt(0))), Uint8Array.of(0));
+await heicFrom(stored(6), 'depth_6', {
+  o: 6, transforms: TRANSFORMS[6], second,
+  edit: (bytes) => {
+    const r = new Reader(bytes);
+    const m = parseMeta(r, readBoxes(r, 0, bytes.length).find((b) => b.type === 'meta'));
+    const other = m.items.find((i) => (i.type === 'grid' || i.type === 'hvc1') && i.id !== m.primary && !m.references.some((ref) => ref.type === 'dimg' && ref.to.includes(i.id)));
+    return { itemProps: [[other.id, auxC]], refs: [{ type: 'auxl', from: other.id, to: [m.primary] }] };
+  },
+});
 
 rmSync(tmp, { recursive: true, force: true });

@@ -210,6 +210,52 @@ describe('HEIC conversion', () => {
   });
 });
 
+describe('what a conversion does not carry', () => {
+  it('reports the thumbnails and the other image of a collection, and converts the primary', async () => {
+    const bytes = await load('collection_6');
+    const info = heif.read(bytes);
+    const out = await convertHeif(bytes, info, { to: 'jpeg' });
+    expect(out.warnings).toEqual([
+      'not carried into the converted file: 2 thumbnails, 1 other image; only the primary image and its EXIF, XMP and colour profile are',
+    ]);
+    await expectUprightFile(out.data);
+  });
+
+  it('reports a depth map', async () => {
+    const bytes = await load('depth_6');
+    const out = await convertHeif(bytes, heif.read(bytes), { to: 'png' });
+    expect(out.warnings).toEqual([
+      'not carried into the converted file: 1 depth map; only the primary image and its EXIF, XMP and colour profile are',
+    ]);
+    await expectUprightFile(out.data);
+  });
+});
+
+describe.each([
+  { set: 'avif', ext: 'avif', bitDepth: 8 },
+  { set: 'avif-10bit-420', ext: 'AVIF', bitDepth: 10 },
+])('AVIF set $set', ({ set, ext, bitDepth }) => {
+  const file = (o: number) => path.resolve(import.meta.dirname, '..', 'fixtures', 'orientation', set, `${set}_${o}.${ext}`);
+  it.each(ORIENTATIONS)('converts orientation %i to an upright JPEG (decoded by sharp: libheif-js has no AV1 decoder)', async (o) => {
+    const bytes = await readFile(file(o));
+    const out = await convertHeif(bytes, heif.read(bytes), { to: 'jpeg' });
+    expect(out.warnings).toEqual(bitDepth > 8 ? ['10-bit samples were reduced to 8 bits for JPEG (--to png keeps 16 bits)'] : []);
+    expect([out.width, out.height]).toEqual([45, 29]);
+    const raw = async (b: Uint8Array, flop = false) => {
+      let image = sharp(b, { ignoreIcc: true }).toColourspace('srgb');
+      if (flop) image = image.flop();
+      return image.raw().toBuffer();
+    };
+    const mad = (a: Buffer, b: Buffer) => a.reduce((sum, v, i) => sum + Math.abs(v - b[i]), 0) / a.length;
+    const want = await raw(await readFile(file(1)));
+    const mirrored = await raw(await readFile(file(1)), true);
+    // Closer to the upright picture than a quarter of the way to its mirror image.
+    expect(mad(await raw(out.data), want)).toBeLessThan(mad(mirrored, want) / 4);
+    expect(readOrientation(out.data)?.places.every((p) => p.value === 1)).toBe(true);
+    expect(await exifr.orientation(Buffer.from(out.data))).toBe(1);
+  });
+});
+
 describe('convertedName', () => {
   it('replaces the extension whatever its case, and adds one when there is none', () => {
     expect(convertedName('photo.HEIC', 'jpeg')).toBe('photo.jpg');

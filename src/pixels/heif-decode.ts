@@ -140,8 +140,8 @@ function packRows(channel: LibheifChannel, channels: number): Uint8Array {
 }
 
 /**
- * Decodes the primary image of a HEIF file (HEVC or AV1) to upright RGB(A) pixels: libheif
- * applies irot/imir (ISO/IEC 23008-12 sections 6.5.10, 6.5.12) and clap; then, only when the file
+ * Decodes the primary image of a HEIF file (HEVC with libheif-js; AV1 with sharp's libvips, since
+ * libheif-js has no AV1 decoder) to upright RGB(A) pixels: libheif applies irot/imir (ISO/IEC 23008-12 sections 6.5.10, 6.5.12) and clap; then, only when the file
  * has neither irot nor imir, the EXIF/XMP orientation is applied (see
  * {@link orientationAfterDecoder} and docs/HEIF-ORIENTATION.md). Colour is not converted: the
  * samples are in the file's colour space (its ICC profile or nclx primaries), which the caller
@@ -157,6 +157,7 @@ function packRows(channel: LibheifChannel, channels: number): Uint8Array {
  * // pixels.width x pixels.height is the upright size
  */
 export async function decodeHeif(bytes: Uint8Array, info: HeifInfo): Promise<DecodedHeif> {
+  if (info.codec === 'av01') return decodeAvif(bytes, info);
   const lib = libheif();
   const context = lib.heif_context_alloc();
   let handle: unknown;
@@ -195,6 +196,30 @@ export async function decodeHeif(bytes: Uint8Array, info: HeifInfo): Promise<Dec
     if (handle && !(handle as { code?: unknown }).code) lib.heif_image_handle_release(handle);
     lib.heif_context_free(context);
   }
+}
+
+/**
+ * AV1-coded HEIF (AVIF): libheif-js is built without an AV1 decoder, and sharp's libvips (libheif
+ * with aom inside) decodes it, applying irot/imir the same way.
+ */
+async function decodeAvif(bytes: Uint8Array, info: HeifInfo): Promise<DecodedHeif> {
+  const { default: sharp } = await import('sharp');
+  const high = info.bitDepth > 8;
+  let image = sharp(bytes, { ignoreIcc: true, failOn: 'error', limitInputPixels: false });
+  if (high) image = image.pipelineColourspace('rgb16').toColourspace('rgb16');
+  const { data, info: out } = await image.raw({ depth: high ? 'ushort' : 'uchar' }).toBuffer({ resolveWithObject: true });
+  const channels = out.channels === 4 ? 4 : 3;
+  if (out.channels !== channels) throw new ExifFixError(`the AVIF decodes to ${out.channels} channels; only RGB and RGBA are converted`, 'unsupported');
+  const decoded: DecodedHeif = {
+    data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
+    width: out.width,
+    height: out.height,
+    channels,
+    depth: high ? 'ushort' : 'uchar',
+    bitDepth: info.bitDepth,
+    appliedOrientation: orientationAfterDecoder(info),
+  };
+  return decoded.appliedOrientation === 1 ? decoded : orient(decoded, decoded.appliedOrientation);
 }
 
 /** Applies `orientation` to raw pixels with sharp (DESIGN.md section 1). */
