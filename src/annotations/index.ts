@@ -222,7 +222,7 @@ async function transformPerImage(images: readonly FileResult[], options: Annotat
     if (l.label === null) continue;
     const key = abs(l.label);
     byLabel.set(key, [...(byLabel.get(key) ?? []), l]);
-    l.output = options.out === undefined ? l.label : outputLabelPath(l.result.output, options.out, l.rule as LayoutRule, ext);
+    l.output = options.out === undefined ? l.label : outputLabelPath(l.result.output ?? l.result.input, options.out, l.rule as LayoutRule, ext);
     if (options.out !== undefined && abs(l.output) === key) l.error = `its label output \`${l.output}\` would overwrite the label file itself`;
   }
   const byOutput = new Map<string, Located[]>();
@@ -264,7 +264,7 @@ async function processOne(l: Located, options: AnnotationOptions, format: PerIma
     const text = bytes.toString('utf8');
     if (format === 'yolo') outcome = transformYolo(text, ctx, { kptShape: options.yoloKptShape });
     else if (format === 'voc') outcome = transformVoc(text, ctx);
-    else outcome = await transformLabelme(text, ctx, () => readFile(abs(l.result.output)));
+    else outcome = await transformLabelme(text, ctx, () => readFile(abs(l.result.output ?? l.result.input)));
   } catch (error) {
     return fail(messageOf(error));
   }

@@ -350,7 +350,7 @@ interface ExtraItem {
 }
 
 /** The input's EXIF and XMP items, patched for an upright `width` x `height` picture. */
-async function patchedMetadata(original: Uint8Array, info: HeifInfo, width: number, height: number, orientation: Orientation, warnings: string[]): Promise<ExtraItem[]> {
+function patchedMetadata(original: Uint8Array, info: HeifInfo, width: number, height: number, context: WriteContext, warnings: string[]): ExtraItem[] {
   const r = new Reader(original);
   const { exif, xmp } = metadataItems(info.meta, info.primary);
   const out: ExtraItem[] = [];
@@ -364,7 +364,7 @@ async function patchedMetadata(original: Uint8Array, info: HeifInfo, width: numb
     let patched: Uint8Array | undefined;
     try {
       start = exifTiffStart(data);
-      patched = await rewriteExif(data.subarray(start), { width, height, orientation, where: 'HEIF EXIF item' }, warnings);
+      patched = rewriteExif(data.subarray(start), { width, height, thumbnails: context.thumbnails, pixelsChanged: context.orientation !== 1, where: 'HEIF EXIF item' }, warnings);
     } catch (error) {
       warnings.push(`EXIF item is unreadable (${(error as Error).message}); it is kept as it is`);
     }
@@ -403,7 +403,7 @@ function mergedNclx(input: Reader, inputBox: Box, fresh: Reader, freshBox: Box):
  *   lacks a primary item; `'unsupported'` when a metadata-only rewrite would have to remove a
  *   real rotation, or the file would pass 4 GiB.
  */
-async function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPixels | null, context: WriteContext): Uint8Array {
   if (!pixels) {
     if (orientationFromTransforms(info.transforms) !== 1) {
       throw new ExifFixError('irot/imir cannot be removed without re-encoding the pixels', 'unsupported');
@@ -424,7 +424,7 @@ async function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPi
   const or = new Reader(original);
   const inputColours = colourBoxes(or, itemProperties(info.meta, info.primary));
   const freshColours = colourBoxes(fr, freshProps);
-  const extras = await patchedMetadata(original, info, pixels.width, pixels.height, context.orientation, warnings);
+  const extras = patchedMetadata(original, info, pixels.width, pixels.height, context, warnings);
   reportDropped(info, extras.length, warnings);
   if (readBoxes(or, 0, original.length).some((b) => b.type === 'moov')) warnings.push('the image sequence (moov track) is not carried over: only the primary still image is');
 

@@ -9,7 +9,6 @@ import { concat, startsWith } from '../bytes.js';
 import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
 import { parseTiff, readExifOrientation, readIfd, TiffView } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
-import type { Orientation } from '../orientation.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
 import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
 
@@ -50,6 +49,7 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
   if (frame.height === 0) throw new ExifFixError('JPEG height is defined by a DNL marker, which is not supported', 'unsupported');
   const places: OrientationPlace[] = [];
   const warnings: string[] = [];
+  const exif: Uint8Array[] = [];
   let sawExif = false;
   for (const seg of structure.segments) {
     if (seg.marker === 0xda) break;
@@ -57,6 +57,7 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
     if (!sawExif && startsWith(bytes, EXIF_HEADER, seg.dataOffset)) {
       sawExif = true;
       const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
+      exif.push(tiff);
       try {
         const exif = readExifOrientation(tiff);
         if (exif.orientation !== undefined) places.push({ source: 'exif', value: exif.orientation });
@@ -78,6 +79,7 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
     lossless: false,
     space: n === 1 ? 'b-w' : n === 4 ? 'cmyk' : 'srgb',
     warnings,
+    exif,
     structure,
     chromaSubsampling: chromaSubsampling(structure),
     progressive: frame.marker === 0xc2 || frame.marker === 0xc6 || frame.marker === 0xca || frame.marker === 0xce,
@@ -107,14 +109,14 @@ function isMetadataMarker(marker: number): boolean {
  *
  * @returns for each APPn/COM segment before the first scan, in file order, its new bytes.
  */
-async function patchMetadataSegments(
+function patchMetadataSegments(
   bytes: Uint8Array,
   info: JpegInfo,
   width: number,
   height: number,
-  orientation: Orientation,
+  context: WriteContext,
   warnings: string[],
-): Promise<Map<JpegSegment, Uint8Array>> {
+): Map<JpegSegment, Uint8Array> {
   const out = new Map<JpegSegment, Uint8Array>();
   let sawExif = false;
   for (const seg of info.structure.segments) {
@@ -125,7 +127,7 @@ async function patchMetadataSegments(
     if (seg.marker === 0xe1 && !sawExif && startsWith(bytes, EXIF_HEADER, seg.dataOffset)) {
       sawExif = true;
       const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
-      const patched = await rewriteExif(tiff, { width, height, orientation, maxLength: MAX_EXIF_LENGTH }, warnings);
+      const patched = rewriteExif(tiff, { width, height, thumbnails: context.thumbnails, pixelsChanged: context.orientation !== 1, maxLength: MAX_EXIF_LENGTH }, warnings);
       if (patched) out.set(seg, app1(EXIF_HEADER, patched));
     } else if (seg.marker === 0xe1 && startsWith(bytes, XMP_APP1_HEADER, seg.dataOffset)) {
       const packet = bytes.subarray(seg.dataOffset + XMP_APP1_HEADER.length, seg.dataOffset + seg.dataLength);
@@ -155,10 +157,10 @@ function app1(header: Uint8Array, payload: Uint8Array): Uint8Array {
  * Adobe taken from the new encoding, since it describes that encoding's colour transform), then
  * the new encoding's tables, frame and scans. Bytes after the input's EOI are kept.
  */
-async function writeJpeg(original: Uint8Array, info: JpegInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+function writeJpeg(original: Uint8Array, info: JpegInfo, pixels: EncodedPixels | null, context: WriteContext): Uint8Array {
   const width = pixels?.width ?? info.width;
   const height = pixels?.height ?? info.height;
-  const meta = await patchMetadataSegments(original, info, width, height, context.orientation, context.warnings);
+  const meta = patchMetadataSegments(original, info, width, height, context, context.warnings);
   const parts: Uint8Array[] = [original.subarray(0, 2)];
   if (!pixels) {
     for (const seg of info.structure.segments) parts.push(meta.get(seg) ?? original.subarray(seg.offset, seg.end));

@@ -28,7 +28,7 @@
  */
 import { copyBytes } from '../bytes.js';
 import type { Sharp, TiffOptions } from 'sharp';
-import { ensure, ExifFixError } from '../errors.js';
+import { ensure, ExifFixError, type Refusal } from '../errors.js';
 import { countIfds, entryInt, readIfd, TAG, tiffByteOrder, TiffView, type Ifd, type IfdEntry } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import { ORIENTATIONS } from '../orientation.js';
@@ -120,8 +120,8 @@ export interface TiffInfo extends ContainerInfo {
   readonly tile?: { readonly width: number; readonly height: number };
   /** Estimated IJG quality of JPEG-compressed (7) data, from its quantization tables. */
   readonly jpegQuality?: number;
-  /** Why the pixels cannot be re-encoded (set for refused variants; thrown only when pixels must change). */
-  readonly refusal?: string;
+  /** Why the pixels cannot be re-encoded (set for refused variants; the plan refuses them only when pixels must change). */
+  readonly refusal?: Refusal;
 }
 
 /**
@@ -239,8 +239,8 @@ function readTiff(bytes: Uint8Array): TiffInfo {
   const bits = Math.max(...bitsPerSample);
   const colourSamples = samples - extraSamples;
 
-  let refusal: string | undefined;
-  const refuse = (reason: string) => (refusal ??= reason);
+  let refusal: Refusal | undefined;
+  const refuse = (reason: string) => (refusal ??= { code: 'unsupported', reason });
   const raw = get(T.DNGVersion) !== undefined || get(T.SubIFDs) !== undefined || (bytes[8] === 0x43 && bytes[9] === 0x52);
   if (raw) {
     refuse('camera raw and DNG files are not normalized: their orientation belongs in metadata, which raw converters apply');
@@ -299,7 +299,7 @@ function jpegFeasible(info: TiffInfo): boolean {
  * @throws {ExifFixError} code `'unsupported'` for the variants {@link readTiff} refused.
  */
 function encodeTiff(image: Sharp, info: TiffInfo): Sharp {
-  if (info.refusal) throw new ExifFixError(info.refusal, 'unsupported');
+  if (info.refusal) throw new ExifFixError(info.refusal.reason, info.refusal.code);
   const scheme = COMPRESSION[info.compression];
   let compression = scheme.sharp;
   const options: TiffOptions = {};
@@ -433,7 +433,7 @@ function patchInPlace(original: Uint8Array, info: TiffInfo): Uint8Array {
  * @throws {ExifFixError} code `'corrupt'` when a sub-IFD is out of range or reached twice,
  *   `'unsupported'` past 4 GiB.
  */
-async function writeTiff(original: Uint8Array, info: TiffInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+function writeTiff(original: Uint8Array, info: TiffInfo, pixels: EncodedPixels | null, context: WriteContext): Uint8Array {
   if (!pixels) return patchInPlace(original, info);
   const { warnings } = context;
   const fresh = freshStructure(pixels, info.littleEndian);
