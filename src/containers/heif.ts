@@ -25,7 +25,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Sharp } from 'sharp';
-import { ensure, ExifFixError, printable, type ExifFixErrorCode } from '../errors.js';
+import { ensure, ExifFixError, printable } from '../errors.js';
 import { concat, copyBytes } from '../bytes.js';
 import { rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
@@ -87,13 +87,6 @@ export interface HeifInfo extends ContainerInfo {
   readonly meta: Meta;
   /** The primary item's ID. */
   readonly primary: number;
-  /**
-   * Set when this file cannot be normalized in its own container: a HEIC (HEVC) or other non-AV1
-   * HEIF that needs new pixels. The pixel path must then convert it (`--to jpeg`, see
-   * `src/containers/convert.ts`) or fail with `reason`. The same field as the one planned for
-   * {@link ContainerInfo}.
-   */
-  readonly refusal?: { readonly code: ExifFixErrorCode; readonly reason: string };
 }
 
 /**
@@ -273,10 +266,13 @@ function readHeif(bytes: Uint8Array): HeifInfo {
   // has neither, the EXIF orientation is what its writer meant and is applied.
   const warnings: string[] = [];
   const { exif, xmp } = metadataItems(meta, primary);
+  const exifStructures: Uint8Array[] = [];
   for (const id of exif) {
     try {
       const data = itemData(r, meta, id, MAX_METADATA_ITEM);
-      const value = data ? readExifOrientation(data.subarray(exifTiffStart(data))).orientation : undefined;
+      const tiff = data ? data.subarray(exifTiffStart(data)) : undefined;
+      if (tiff) exifStructures.push(tiff);
+      const value = tiff ? readExifOrientation(tiff).orientation : undefined;
       if (value !== undefined) places.push({ source: 'exif', value });
     } catch (error) {
       warnings.push(`EXIF item is unreadable (${(error as Error).message}); it is kept as it is`);
@@ -309,6 +305,7 @@ function readHeif(bytes: Uint8Array): HeifInfo {
     decoderApplies: transforms.length > 0,
     warnings,
     refusal,
+    exif: exifStructures,
     codec,
     bitDepth,
     chroma: coding?.chroma ?? '4:2:0',
@@ -408,7 +405,7 @@ function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPixels |
     if (orientationFromTransforms(info.transforms) !== 1) {
       throw new ExifFixError('irot/imir cannot be removed without re-encoding the pixels', 'unsupported');
     }
-    return patchMetadataInPlace(original, info, context.warnings);
+    return patchMetadataInPlace(original, info, context);
   }
   const { warnings } = context;
   const fr = new Reader(pixels.data);
@@ -528,7 +525,8 @@ function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPixels |
  * @throws {ExifFixError} code `'unsupported'` when an item is split over several extents, stored
  *   in a way this reader does not follow, or would change length.
  */
-async function patchMetadataInPlace(original: Uint8Array, info: HeifInfo, warnings: string[]): Promise<Uint8Array> {
+function patchMetadataInPlace(original: Uint8Array, info: HeifInfo, context: WriteContext): Uint8Array {
+  const { warnings } = context;
   const out = copyBytes(original);
   const r = new Reader(original);
   const { exif, xmp } = metadataItems(info.meta, info.primary);
@@ -545,7 +543,7 @@ async function patchMetadataInPlace(original: Uint8Array, info: HeifInfo, warnin
     const data = itemData(r, info.meta, id, MAX_METADATA_ITEM);
     if (!data) continue;
     const start = exifTiffStart(data);
-    const patched = await rewriteExif(data.subarray(start), { width: info.width, height: info.height, orientation: 1, where: 'HEIF EXIF item' }, warnings);
+    const patched = rewriteExif(data.subarray(start), { width: info.width, height: info.height, thumbnails: context.thumbnails, pixelsChanged: false, where: 'HEIF EXIF item' }, warnings);
     if (patched) put(id, data, concat([data.subarray(0, start), patched]));
   }
   for (const id of xmp) {

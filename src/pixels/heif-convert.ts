@@ -26,14 +26,15 @@ import { deflateSync } from 'node:zlib';
 import path from 'node:path';
 import { concat } from '../bytes.js';
 import { ensure } from '../errors.js';
-import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, readThumbnail, rewriteExif, type ThumbnailLookup } from '../metadata/exif.js';
 import { patchXmpBytes, XMP_APP1_HEADER } from '../metadata/xmp.js';
-import { decideOrientation, type Orientation } from '../orientation.js';
+import { decideOrientation, isOrientation, type Orientation } from '../orientation.js';
 import type { HeifInfo } from '../containers/heif.js';
 import { itemData, itemProperties, Reader, type Box } from '../containers/isobmff.js';
 import { buildChunk, parsePng } from '../containers/png-chunks.js';
 import { buildRiff, buildRiffChunk, parseWebp } from '../containers/webp-riff.js';
 import { decodeHeif, type DecodedHeif } from './heif-decode.js';
+import { transformThumbnail } from './thumbnail.js';
 
 /** Output formats of a conversion (`--to`). */
 export type ConvertTarget = 'jpeg' | 'png' | 'webp';
@@ -54,6 +55,13 @@ export interface ConvertOptions {
   readonly to: ConvertTarget;
   /** JPEG/WebP quality, integer 1-100. Default {@link DEFAULT_CONVERT_QUALITY}. Ignored for PNG. */
   readonly quality?: number;
+  /**
+   * The EXIF thumbnails prepared by the job for `info.exif` and the orientation applied (the
+   * job's `prepareThumbnails(info, orientation)`), so that conversion and normalization judge
+   * thumbnails the same way. Without it, the thumbnail is transformed here by IFD1's own valid
+   * orientation, else the image's, and removed when it cannot be decoded.
+   */
+  readonly thumbnails?: ThumbnailLookup;
 }
 
 /** The result of {@link convertHeif}. */
@@ -138,7 +146,7 @@ export async function convertHeif(bytes: Uint8Array, info: HeifInfo, options: Co
   }
   const encoded = new Uint8Array(await image.toBuffer());
 
-  const metadata = await carriedMetadata(bytes, info, pixels, orientation, to, warnings);
+  const metadata = await carriedMetadata(bytes, info, pixels, orientation, to, options.thumbnails, warnings);
   reportNotCarried(bytes, info, warnings);
   const data = to === 'jpeg' ? withJpegMetadata(encoded, metadata) : to === 'png' ? withPngMetadata(encoded, metadata) : withWebpMetadata(encoded, metadata, pixels);
   return { data, format: to, width: pixels.width, height: pixels.height, orientation, bitDepth: pixels.depth === 'ushort' ? 16 : 8, warnings };
@@ -172,7 +180,7 @@ function metadataItemIds(info: HeifInfo): { exif: number[]; xmp: number[]; other
   };
 }
 
-async function carriedMetadata(bytes: Uint8Array, info: HeifInfo, pixels: DecodedHeif, orientation: Orientation, to: ConvertTarget, warnings: string[]): Promise<Metadata> {
+async function carriedMetadata(bytes: Uint8Array, info: HeifInfo, pixels: DecodedHeif, orientation: Orientation, to: ConvertTarget, thumbnails: ThumbnailLookup | undefined, warnings: string[]): Promise<Metadata> {
   const r = new Reader(bytes);
   const ids = metadataItemIds(info);
   let exif: Uint8Array | undefined;
@@ -184,7 +192,7 @@ async function carriedMetadata(bytes: Uint8Array, info: HeifInfo, pixels: Decode
       ensure(start + 8 <= exifData.length, 'the EXIF item points past its end');
       const tiff = exifData.subarray(start);
       const maxLength = to === 'jpeg' ? MAX_JPEG_EXIF : undefined;
-      exif = await rewriteExif(tiff, { width: pixels.width, height: pixels.height, orientation, maxLength, where: 'HEIF EXIF item' }, warnings);
+      exif = rewriteExif(tiff, { width: pixels.width, height: pixels.height, thumbnails: thumbnails ?? (await ownThumbnail(tiff, orientation)), pixelsChanged: orientation !== 1, maxLength, where: 'HEIF EXIF item' }, warnings);
       if (!exif) warnings.push('the EXIF item could not be rewritten with orientation 1, so it is not carried over');
     } catch (error) {
       warnings.push(`the EXIF item is unreadable (${(error as Error).message}); it is not carried over`);
@@ -206,6 +214,18 @@ async function carriedMetadata(bytes: Uint8Array, info: HeifInfo, pixels: Decode
   if (ids.xmp.length > 1) warnings.push(`${ids.xmp.length - 1} further XMP item(s) are not carried over`);
 
   return { exif, xmp, icc: await colourProfile(r, info, warnings) };
+}
+
+/**
+ * A thumbnail lookup for one EXIF structure when the caller prepared none: the IFD1 thumbnail
+ * transformed by IFD1's own valid orientation, else by the image's (EXIF 2.32 section 4.6.2).
+ */
+async function ownThumbnail(tiff: Uint8Array, orientation: Orientation): Promise<ThumbnailLookup> {
+  const thumbnail = readThumbnail(tiff);
+  if (!thumbnail) return () => undefined;
+  const wanted = isOrientation(thumbnail.ifd1Orientation) ? thumbnail.ifd1Orientation : orientation;
+  const made = wanted === 1 ? undefined : await transformThumbnail(thumbnail.jpeg, wanted);
+  return () => made;
 }
 
 /**
