@@ -12,6 +12,7 @@ import type { FileResult } from './report.js';
 import type { LosslessMode } from './pixels/index.js';
 import type { LosslessPool } from './pixels/lossless-pool.js';
 import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, type FailOn } from './pixels/reencode.js';
+import { CONVERT_EXTENSIONS, type ConvertTarget } from './pixels/heif-convert.js';
 
 /** The default pixel limit: 0x3FFF x 0x3FFF = 268,402,689 pixels (sharp's and libvips' default). */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 0x3fff * 0x3fff;
@@ -37,6 +38,13 @@ export interface FileOptions {
    * @default 'warning'
    */
   readonly failOn?: FailOn;
+  /**
+   * Write every HEIF/AVIF input as this format (`--to jpeg|png|webp`): `photo.HEIC` becomes
+   * `photo.jpg`, upright, with EXIF, XMP and the colour profile carried (see
+   * `pixels/heif-convert.ts`). Other containers keep their own format (a JPEG keeps the lossless
+   * path). Without it, a HEIC that needs new pixels fails, naming `--to jpeg`. Default: none.
+   */
+  readonly to?: ConvertTarget;
 }
 
 /** Options shared by {@link NormalizeOptions} and {@link CheckOptions}: what to walk and how. */
@@ -117,6 +125,7 @@ const FLAGS: Readonly<Record<string, string>> = {
   limitInputPixels: '--limit-input-pixels',
   lossless: '--lossless',
   failOn: '--fail-on',
+  to: '--to',
   shard: '--shard',
   out: '--out',
   inPlace: '--in-place',
@@ -141,6 +150,7 @@ export interface ResolvedFileOptions {
   readonly limitInputPixels: number;
   readonly lossless: LosslessMode;
   readonly failOn: FailOn;
+  readonly to?: ConvertTarget;
 }
 
 /**
@@ -159,7 +169,9 @@ export function resolveFileOptions(options: FileOptions): ResolvedFileOptions {
   if (!['auto', 'always', 'never'].includes(lossless)) throw usage(invalidParameterMessage('one of auto, always, never', named('lossless'), lossless));
   const failOn = options.failOn ?? DEFAULT_FAIL_ON;
   if (!FAIL_ON_LEVELS.includes(failOn)) throw usage(invalidParameterMessage(`one of ${FAIL_ON_LEVELS.join(', ')}`, named('failOn'), failOn));
-  return { limitInputPixels, lossless, failOn };
+  const to = options.to;
+  if (to !== undefined && !(to in CONVERT_EXTENSIONS)) throw usage(invalidParameterMessage('one of jpeg, png, webp', named('to'), to));
+  return { limitInputPixels, lossless, failOn, to };
 }
 
 /** What a whole run does. */

@@ -9,6 +9,7 @@ import type { ContainerInfo, ImageFormat } from './containers/types.js';
 import type { Refusal } from './errors.js';
 import { decideOrientation, ORIENTATIONS, type Orientation, type OrientationPlace, type OrientationSource, type Transform } from './orientation.js';
 import { losslessRefusal, type LosslessMode, type PixelMethod } from './pixels/index.js';
+import type { ConvertTarget } from './pixels/heif-convert.js';
 import { damageRefusal, type FailOn } from './pixels/reencode.js';
 
 /** The policy options a decision depends on. */
@@ -22,6 +23,8 @@ export interface PlanOptions {
    * sharp's `failOn` levels, see `pixels/reencode.ts` `FailOn`. Default `'warning'`: any.
    */
   readonly failOn?: FailOn;
+  /** Write HEIF/AVIF inputs as this format instead (`--to`); see `pixels/heif-convert.ts`. Default: keep each container. */
+  readonly to?: ConvertTarget;
 }
 
 /**
@@ -29,9 +32,10 @@ export interface PlanOptions {
  * - `upright`: nothing to change (copied byte for byte, or left untouched in place);
  * - `metadata`: pixels stay, orientation places are rewritten to 1;
  * - `rotate`: new pixels along `method`, then orientation 1 everywhere;
+ * - `convert`: a HEIF/AVIF written as `convertTo` (`--to`), upright, with its metadata carried;
  * - `refuse`: see `refusal`; nothing is written for the file.
  */
-export type Verdict = 'upright' | 'metadata' | 'rotate' | 'refuse';
+export type Verdict = 'upright' | 'metadata' | 'rotate' | 'convert' | 'refuse';
 
 /** The decision for one file, from its header alone. */
 export interface Decision {
@@ -56,6 +60,8 @@ export interface Decision {
   /** Output size in pixels. */
   readonly outWidth: number;
   readonly outHeight: number;
+  /** The format a `convert` writes, else `null`. */
+  readonly convertTo: ConvertTarget | null;
   /** Why the file is refused, for `refuse`; else `null`. */
   readonly refusal: Refusal | null;
   /** Warnings of the reader and of the decision, without the file name. */
@@ -65,7 +71,8 @@ export interface Decision {
 /**
  * Decides what happens to a file. Rules, in order:
  * 1. over `limitInputPixels` (width x height from the header): refuse, code `limit`;
- * 2. every orientation place says 1 (or there is none): `upright`;
+ * 2. a HEIF/AVIF with `to` set: `convert`, whatever its orientation (every output in that format);
+ *    otherwise, every orientation place says 1 (or there is none): `upright`;
  * 3. the orientation to apply is 1 (only an invalid value or a losing place disagreed): `metadata`;
  * 4. the reader's `refusal` (a variant whose pixels cannot be made: animated, multi-page, a codec
  *    without a decoder): refuse with it; damage the reader read past that leaves the pixel data
@@ -95,6 +102,7 @@ export function decide(info: ContainerInfo, options: PlanOptions): Decision {
     height: info.height,
     outWidth: info.width,
     outHeight: info.height,
+    convertTo: null,
     refusal: null,
     warnings,
   };
@@ -103,10 +111,14 @@ export function decide(info: ContainerInfo, options: PlanOptions): Decision {
     const reason = `the header declares ${info.width}x${info.height} = ${info.width * info.height} pixels, more than the limit of ${limit} (limitInputPixels)`;
     return { ...base, verdict: 'refuse', refusal: { code: 'limit', reason } };
   }
-  if (!oriented.needsRewrite) return { ...base, verdict: 'upright' };
-  if (oriented.orientation === 1) return { ...base, verdict: 'metadata' };
   const o = oriented.orientation;
   const row = ORIENTATIONS[o];
+  if (options.to && (info.format === 'heif' || info.format === 'avif')) {
+    const upright = { outWidth: row.swapsDimensions ? info.height : info.width, outHeight: row.swapsDimensions ? info.width : info.height };
+    return { ...base, ...upright, orientation: o, transform: row.transform, verdict: 'convert', method: 'reencode', methodReason: `converted to ${options.to} (--to ${options.to})`, convertTo: options.to };
+  }
+  if (!oriented.needsRewrite) return { ...base, verdict: 'upright' };
+  if (oriented.orientation === 1) return { ...base, verdict: 'metadata' };
   const rotated = {
     ...base,
     orientation: o,

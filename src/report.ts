@@ -9,6 +9,7 @@ import type { PixelMethod } from './pixels/index.js';
 /**
  * What happened to one file:
  * - `rotated`: the orientation was baked into the pixels and 1 written everywhere;
+ * - `converted`: a HEIF/AVIF written upright in another format (`--to`), under the new extension;
  * - `metadata`: pixels already upright, but some place said otherwise (an invalid value or a
  *   losing disagreement) and was rewritten to 1;
  * - `copied`: already upright, copied byte-identical to the output;
@@ -20,7 +21,7 @@ import type { PixelMethod } from './pixels/index.js';
  *
  * With `--dry-run`, the action is what would happen; nothing is written.
  */
-export type Action = 'rotated' | 'metadata' | 'copied' | 'unchanged' | 'skipped' | 'existing' | 'needs-fix' | 'failed';
+export type Action = 'rotated' | 'converted' | 'metadata' | 'copied' | 'unchanged' | 'skipped' | 'existing' | 'needs-fix' | 'failed';
 
 /** The result of normalizing one file. */
 export interface FileResult {
@@ -61,6 +62,8 @@ export interface FileResult {
 export interface Summary {
   readonly total: number;
   readonly rotated: number;
+  /** HEIF/AVIF written in another format (`--to`). */
+  readonly converted: number;
   /** Rewritten metadata only. */
   readonly metadata: number;
   /** Copied or left untouched because already upright. */
@@ -100,7 +103,7 @@ export interface LabelCounts {
  * memory stays flat over huge runs.
  */
 export class Tally {
-  private readonly counts = { total: 0, rotated: 0, metadata: 0, upright: 0, skipped: 0, existing: 0, needsFix: 0, failed: 0 };
+  private readonly counts = { total: 0, rotated: 0, converted: 0, metadata: 0, upright: 0, skipped: 0, existing: 0, needsFix: 0, failed: 0 };
   private readonly methods = { lossless: 0, reencode: 0 };
   /** The failed results, in order. */
   readonly failures: FileResult[] = [];
@@ -110,6 +113,8 @@ export class Tally {
   labels?: LabelCounts;
   /** Symbolic links found by walking and not followed (set once the plan is known). */
   skippedSymlinks = 0;
+  /** Whether `--check` found a HEIC that needs new pixels, which only `--to` can give it. */
+  needsConversion = false;
 
   /** Counts one result. @param r - the file's result. */
   add(r: FileResult): void {
@@ -118,13 +123,15 @@ export class Tally {
     if (r.action === 'rotated') {
       c.rotated++;
       if (r.method) this.methods[r.method]++;
-    } else if (r.action === 'metadata') c.metadata++;
+    } else if (r.action === 'converted') c.converted++;
+    else if (r.action === 'metadata') c.metadata++;
     else if (r.action === 'copied' || r.action === 'unchanged') c.upright++;
     else if (r.action === 'skipped') c.skipped++;
     else if (r.action === 'existing') c.existing++;
     else if (r.action === 'needs-fix') {
       c.needsFix++;
       this.needingFix.push(r);
+      if (r.format === 'heif') this.needsConversion = true;
     } else if (r.action === 'failed') {
       c.failed++;
       this.failures.push(r);
@@ -200,6 +207,7 @@ export function formatSummary(summary: Summary, failures: readonly FileResult[],
   }
   const how = summary.rotated > 0 ? `; pixels: ${[summary.lossless ? `${summary.lossless} lossless` : '', summary.reencoded ? `${summary.reencoded} re-encoded` : ''].filter(Boolean).join(', ')}` : '';
   const parts = dryRun ? [`would rotate ${summary.rotated}`, `would leave ${summary.upright} already upright`] : [`${summary.rotated} rotated`, `${summary.upright} already upright`];
+  if (summary.converted) parts.push(dryRun ? `would convert ${summary.converted}` : `${summary.converted} converted`);
   if (summary.metadata) parts.push(dryRun ? `would fix the metadata of ${summary.metadata}` : `${summary.metadata} metadata fixed`);
   if (summary.existing) parts.push(`${summary.existing} skipped (output exists)`);
   if (summary.skipped) parts.push(`${plural(summary.skipped, 'non-image')} skipped`);
@@ -250,6 +258,8 @@ export interface FixScope {
   readonly limitInputPixels?: number;
   readonly lossless?: string;
   readonly failOn?: string;
+  /** `--to <format>`: needed in the command when a HEIC must get new pixels. */
+  readonly to?: string;
 }
 
 /**
@@ -281,6 +291,7 @@ export function fixCommand(scope: FixScope): string {
   if (scope.limitInputPixels !== undefined) flags.push('--limit-input-pixels', String(scope.limitInputPixels));
   if (scope.lossless && scope.lossless !== 'auto') flags.push('--lossless', scope.lossless);
   if (scope.failOn && scope.failOn !== 'warning') flags.push('--fail-on', scope.failOn);
+  if (scope.to) flags.push('--to', scope.to);
   const paths = scope.paths.map(shellQuote);
   const dashDash = scope.paths.some((p) => p.startsWith('-')) ? ['--'] : [];
   // `--in-place` goes last, as a user types it, unless `--` ends the options before the paths.

@@ -4,16 +4,17 @@
  * file: the result says `failed` with a code and a reason, and nothing is written for it.
  */
 import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
-import { lstat, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { IMAGE_EXTENSIONS } from './containers/index.js';
 import { isJpeg } from './containers/jpeg-structure.js';
 import { assertInside, type PlannedFile } from './discover.js';
 import { ExifFixError, refusalOf, type Refusal } from './errors.js';
 import { runJob, type JobResult } from './job.js';
+import { convertedName, type ConvertTarget } from './pixels/heif-convert.js';
 import type { Settings } from './options.js';
 import type { Action, FileResult } from './report.js';
-import { writeAtomic } from './write.js';
+import { writeAtomic, type WriteOptions } from './write.js';
 
 /** How much of a file `check` reads first; a JPEG's orientation places all come before its first scan. */
 const HEAD_BYTES = 256 * 1024;
@@ -143,7 +144,7 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
   }
 
   // `--check` decodes no pixels, so the pixel limit (a guard for decoding) does not apply to it.
-  const options = { limitInputPixels: check ? 0 : settings.limitInputPixels, lossless: settings.lossless, failOn: settings.failOn, headerOnly: check, pool: settings.pool };
+  const options = { limitInputPixels: check ? 0 : settings.limitInputPixels, lossless: settings.lossless, failOn: settings.failOn, to: settings.to, headerOnly: check, pool: settings.pool };
   let job = await runJob(bytes, options);
   if (check && bytes.length < size && job.outcome === 'failed') {
     // A JPEG whose metadata runs past the head is read whole. Pixels are still never decoded.
@@ -158,13 +159,20 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
     if (file.walked && !IMAGE_EXTENSIONS.has(path.extname(file.source).toLowerCase())) return done(null, size, 'skipped', null, null, null);
     return fail(job.error as Refusal);
   }
+  // `--check` judges orientation from the header: a file the run would refuse for its pixels (a
+  // HEIC without --to, a multi-page TIFF) is still listed when it is not upright; only a header
+  // that cannot be read fails.
+  if (check && job.decision) return done(job, size, job.decision.needsFix ? 'needs-fix' : 'unchanged', null, null, null);
   if (job.outcome === 'failed') return fail(job.error as Refusal, job, size);
-  if (check) return done(job, size, job.decision?.needsFix ? 'needs-fix' : 'unchanged', null, null, null);
 
   const upright = job.outcome === 'upright';
-  const action: Action = upright ? (inPlace ? 'unchanged' : 'copied') : job.outcome === 'metadata' ? 'metadata' : 'rotated';
+  const action: Action = upright ? (inPlace ? 'unchanged' : 'copied') : job.outcome === 'rotated' || job.outcome === 'converted' || job.outcome === 'metadata' ? job.outcome : 'failed';
   const data = upright ? bytes : (job.data as Uint8Array);
   const after = { width: job.outWidth, height: job.outHeight, bytes: data.length };
+  if (job.outcome === 'converted') {
+    const keep = inPlace ? { mode, times, owner, copyXattrsFrom: sourcePath } : {};
+    return convert(file, settings, job, size, data, after, sourcePath, targetPath, inPlace, keep, started);
+  }
   if (settings.mode === 'dry-run' || (upright && inPlace)) return done(job, size, action, after, null, file.target);
   if (settings.signal?.aborted) return fail({ code: 'interrupted', reason: 'interrupted before writing; nothing written' }, job, size);
   try {
@@ -182,6 +190,56 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
     return fail(withPrefix(refusalOf(cause, 'write'), `cannot write \`${file.target}\`: `), job, size);
   }
   return done(job, size, action, after, null, file.target);
+}
+
+/**
+ * Writes a converted file (`--to`) under its new name: `<out>/photo.jpg` for `photo.HEIC`, or in
+ * place `photo.jpg` beside `photo.HEIC`, written durably first, then the old file removed. A
+ * new name that already exists (another input, or an earlier output in place) is refused, never
+ * overwritten. In place, the new file keeps the old one's mode, times, owner and extended
+ * attributes (`keep`).
+ */
+async function convert(
+  file: PlannedFile,
+  settings: Settings,
+  job: JobResult,
+  size: number,
+  data: Uint8Array,
+  after: NonNullable<FileResult['after']>,
+  sourcePath: string,
+  targetPath: string,
+  inPlace: boolean,
+  keep: WriteOptions,
+  started: number,
+): Promise<FileResult> {
+  const to = job.decision?.convertTo as ConvertTarget;
+  const output = convertedName(file.target, to);
+  const outputPath = convertedName(targetPath, to);
+  const result = (error: Refusal | null, warnings?: readonly string[]) =>
+    fileResult(file.source, error ? null : output, job, size, error ? 'failed' : 'converted', error ? null : after, error, performance.now() - started, warnings);
+  const sibling = convertedName(sourcePath, to);
+  if (sibling !== sourcePath && (await exists(sibling)) && (inPlace || !settings.skipExisting)) {
+    return result({ code: 'write', reason: `its converted name \`${convertedName(file.source, to)}\` exists already${inPlace ? '' : ' among the inputs'}; not converted` });
+  }
+  if (settings.mode === 'dry-run') return result(null);
+  if (settings.signal?.aborted) return result({ code: 'interrupted', reason: 'interrupted before writing; nothing written' });
+  try {
+    if (settings.outRoot !== undefined && !inPlace) await assertInside(settings.outRoot, outputPath);
+    const written = await writeAtomic(outputPath, data, keep);
+    // The new file is durable (fsync'd and renamed) before the old one goes.
+    if (inPlace) await unlink(sourcePath);
+    return result(null, written.warnings);
+  } catch (error) {
+    const cause = (error as ExifFixError).cause ?? error;
+    return result(withPrefix(refusalOf(cause, 'write'), `cannot write \`${output}\`: `));
+  }
+}
+
+async function exists(file: string): Promise<boolean> {
+  return lstat(file).then(
+    () => true,
+    () => false,
+  );
 }
 
 function withPrefix(refusal: Refusal, prefix: string): Refusal {
