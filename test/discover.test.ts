@@ -171,6 +171,22 @@ describe('discover: exclusions and spellings', () => {
     expect(absolute.files.map((p) => path.relative(cwd, p.source))).toEqual(['b/one.jpg']);
   });
 
+  it('refuses an empty exclusion', async () => {
+    const cwd = await tree();
+    await expect(discover(['a', '!'], { cwd })).rejects.toThrow(/Expected a glob pattern after `!`/);
+    await expect(discover(['a'], { cwd, ignore: [''] })).rejects.toThrow(/Expected a glob pattern after `!`/);
+  });
+
+  it('plans a listed file whose directory cannot be resolved, so that it fails alone when read', async () => {
+    const cwd = await tree();
+    await symlink('loop', path.join(cwd, 'loop'));
+    const { files } = await discover(['a/one.jpg'], { cwd, out: 'fixed', files: ['loop/x.jpg'] });
+    expect(files.map((p) => [p.source, p.target])).toEqual([
+      ['a/one.jpg', 'fixed/one.jpg'],
+      ['loop/x.jpg', 'fixed/loop/x.jpg'],
+    ]);
+  });
+
   it('takes a directory with a trailing slash, and an --out hidden inside it that the walk never enters', async () => {
     const cwd = await tree();
     const first = await discover(['a/'], { cwd, out: 'a/.upright' });
