@@ -2,7 +2,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discover } from '../src/index.js';
+import { check, discover } from '../src/index.js';
 import { tempDir } from './helpers.js';
 import { DEEP_NAME, makeDeepTree, removeDeepTree } from './helpers/deep-tree.js';
 
@@ -109,6 +109,17 @@ describe('discover: one walker for directories and patterns', () => {
     // A link the pattern could never use is not counted: data/*.png neither matches nor enters it.
     expect((await discover(['data/*.png'], { cwd, errorOnUnmatchedPattern: false })).skippedSymlinks).toBe(0);
     await expect(discover(['data/link/*.jpg'], { cwd })).resolves.toMatchObject({ files: [{ source: 'data/link/b.jpg' }] });
+  });
+
+  it('gives a run the count of skipped links with the plan', async () => {
+    const cwd = await linkedTree();
+    const seen: [number, number][] = [];
+    await check(['data'], { cwd, onPlan: (total, info) => seen.push([total, info.skippedSymlinks]) });
+    await check(['data'], { cwd, followSymlinks: true, onPlan: (total, info) => seen.push([total, info.skippedSymlinks]) });
+    expect(seen).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
   });
 
   it('says how many links were skipped when a pattern matches nothing but links', async () => {
