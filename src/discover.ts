@@ -180,6 +180,7 @@ export async function discover(paths: readonly string[], options: DiscoverOption
     out = { given: outGiven, absolute, real, id: s ? `${s.dev}:${s.ino}` : undefined };
   }
   const exclusions = [...(options.ignore ?? []), ...paths.filter((p) => p.startsWith('!')).map((p) => p.slice(1))];
+  if (exclusions.some((p) => p === '')) throw new ExifFixError('Expected a glob pattern after `!` (or in ignore), but received an empty one', 'usage');
   const walker = new Walker(cwd, options.followSymlinks ?? false, ignoreTest(exclusions, cwd), out);
 
   const bySource = new Map<string, PlannedFile>();
@@ -287,10 +288,13 @@ async function proveTargets(plan: Map<string, PlannedFile>, cwd: string, out: Ou
     targetDirectories.add(path.dirname(p.target));
     sourceDirectories.add(path.dirname(p.source));
   }
-  // Directory as written -> its real path.
+  // Directory as written -> its real path. A target's must resolve (or the plan is refused); a
+  // source's that cannot (a listed file below an unreadable directory) keeps its lexical path,
+  // and the file fails on its own when the run reads it.
   const real = new Map<string, string>();
-  for (const d of [...targetDirectories, ...sourceDirectories]) {
-    if (!real.has(d)) real.set(d, await realThroughAncestors(path.resolve(cwd, d)));
+  for (const d of targetDirectories) if (!real.has(d)) real.set(d, await realThroughAncestors(path.resolve(cwd, d)));
+  for (const d of sourceDirectories) {
+    if (!real.has(d)) real.set(d, await realThroughAncestors(path.resolve(cwd, d)).catch(() => path.resolve(cwd, d)));
   }
   const realOf = (d: string) => real.get(d) as string;
   const spellings = new Map<string, Set<string>>();

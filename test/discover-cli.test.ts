@@ -1,7 +1,7 @@
 // What the walk does, seen through the real CLI (node bin/exif-fix.js, built by `npm test`):
 // links in patterns, unreadable and too-deep directories (issue 12, item 9), exclusions and a
 // tab-completed trailing slash (issue 13, item 5).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmod, cp, mkdir, readFile, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -15,13 +15,27 @@ const BIN = path.join(ROOT, 'bin', 'exif-fix.js');
 const NOBODY = 65534;
 
 /**
- * Runs the CLI as a user that permissions apply to: as itself when not root, and as `nobody`
- * when root (root reads a mode-000 directory anyway, so the condition would not be real).
+ * The CLI to run as a user that permissions apply to: as itself when not root, and as `nobody`
+ * when root (root reads a mode-000 directory anyway, so the condition would not be real). When
+ * `nobody` cannot reach this checkout (a clone below a private directory), the built CLI and its
+ * modules are copied to a world-readable temporary directory first.
  */
-function runCliUnprivileged(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const asRoot = process.getuid?.() === 0;
+async function unprivilegedCli(): Promise<{ bin: string; uid?: number }> {
+  if (process.getuid?.() !== 0) return { bin: BIN };
+  const probe = path.join(ROOT, 'node_modules', 'commander', 'package.json');
+  const reachable = spawnSync(process.execPath, ['-e', `require('node:fs').accessSync(${JSON.stringify(probe)}); require('node:fs').accessSync(${JSON.stringify(BIN)})`], { uid: NOBODY, gid: NOBODY });
+  if (reachable.status === 0) return { bin: BIN, uid: NOBODY };
+  const copy = await tempDir();
+  await chmod(copy, 0o755);
+  for (const part of ['bin', 'dist', 'package.json', 'node_modules']) await cp(path.join(ROOT, part), path.join(copy, part), { recursive: true, verbatimSymlinks: true });
+  return { bin: path.join(copy, 'bin', 'exif-fix.js'), uid: NOBODY };
+}
+
+/** Runs `cli` (see {@link unprivilegedCli}) in `cwd`; resolves with its exit code and output. */
+function runAs(cli: { bin: string; uid?: number }, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, ...(asRoot ? { uid: NOBODY, gid: NOBODY } : {}) });
+    const ids = cli.uid === undefined ? {} : { uid: cli.uid, gid: cli.uid };
+    const child = spawn(process.execPath, [cli.bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1' }, ...ids });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
@@ -56,9 +70,10 @@ describe('the walk through the CLI', () => {
     await cp(SIDEWAYS, path.join(dir, 'data', 'b.jpg'));
     await cp(SIDEWAYS, path.join(dir, 'data', 'locked', 'c.jpg'));
     await chmod(path.join(dir, 'data', 'locked'), 0);
+    const cli = await unprivilegedCli();
     try {
       for (const extra of [[], ['--follow-symlinks']]) {
-        const { code, stdout, stderr } = await runCliUnprivileged(['--check', 'data', ...extra], dir);
+        const { code, stdout, stderr } = await runAs(cli, ['--check', 'data', ...extra], dir);
         expect(code, stderr).toBe(1);
         expect(stdout.trim().split('\n')).toEqual(['data/b.jpg: orientation 6 (exif), 6 (xmp)']);
         expect(stderr).not.toMatch(/unexpected error/);

@@ -2,7 +2,7 @@
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { discover } from '../src/index.js';
+import { check, discover } from '../src/index.js';
 import { tempDir } from './helpers.js';
 import { DEEP_NAME, makeDeepTree, removeDeepTree } from './helpers/deep-tree.js';
 
@@ -111,6 +111,17 @@ describe('discover: one walker for directories and patterns', () => {
     await expect(discover(['data/link/*.jpg'], { cwd })).resolves.toMatchObject({ files: [{ source: 'data/link/b.jpg' }] });
   });
 
+  it('gives a run the count of skipped links with the plan', async () => {
+    const cwd = await linkedTree();
+    const seen: [number, number][] = [];
+    await check(['data'], { cwd, onPlan: (total, info) => seen.push([total, info.skippedSymlinks]) });
+    await check(['data'], { cwd, followSymlinks: true, onPlan: (total, info) => seen.push([total, info.skippedSymlinks]) });
+    expect(seen).toEqual([
+      [1, 1],
+      [2, 0],
+    ]);
+  });
+
   it('says how many links were skipped when a pattern matches nothing but links', async () => {
     const cwd = await linkedTree();
     await expect(discover(['data/*/b.jpg'], { cwd })).rejects.toThrow(/No files match the pattern `data\/\*\/b\.jpg` \(use --no-error-on-unmatched-pattern to allow it; 1 symbolic link skipped, use --follow-symlinks to follow them\)/);
@@ -169,6 +180,22 @@ describe('discover: exclusions and spellings', () => {
     expect(directory.files.map((p) => p.source)).toEqual(['a/one.jpg', 'a/two.jpg']);
     const absolute = await discover([cwd], { cwd, ignore: [`${cwd}/a/**`] });
     expect(absolute.files.map((p) => path.relative(cwd, p.source))).toEqual(['b/one.jpg']);
+  });
+
+  it('refuses an empty exclusion', async () => {
+    const cwd = await tree();
+    await expect(discover(['a', '!'], { cwd })).rejects.toThrow(/Expected a glob pattern after `!`/);
+    await expect(discover(['a'], { cwd, ignore: [''] })).rejects.toThrow(/Expected a glob pattern after `!`/);
+  });
+
+  it('plans a listed file whose directory cannot be resolved, so that it fails alone when read', async () => {
+    const cwd = await tree();
+    await symlink('loop', path.join(cwd, 'loop'));
+    const { files } = await discover(['a/one.jpg'], { cwd, out: 'fixed', files: ['loop/x.jpg'] });
+    expect(files.map((p) => [p.source, p.target])).toEqual([
+      ['a/one.jpg', 'fixed/one.jpg'],
+      ['loop/x.jpg', 'fixed/loop/x.jpg'],
+    ]);
   });
 
   it('takes a directory with a trailing slash, and an --out hidden inside it that the walk never enters', async () => {
