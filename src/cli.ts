@@ -103,6 +103,15 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   const onSignal = (s: NodeJS.Signals) => ((signal = s), controller.abort());
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A reader that stops reading (`exif-fix --check d | head -1`) ends the run quietly: no new
+  // file is started, nothing more is printed there, and the exit code says what was done.
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    controller.abort();
+  };
+  // It stays attached: the errors of writes queued before the pipe closed arrive after the run.
+  io.stdout.on?.('error', onStdoutError);
+  let reportError: NodeJS.ErrnoException | undefined;
   const lib = await import('./index.js');
   const { resolveMode } = await import('./options.js');
   let report: WriteStream | undefined;
@@ -126,7 +135,10 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
     }
     const annotations = o.annotations ? { format: o.annotations, space: o.annotationsSpace, coco: o.coco, cocoOut: o.cocoOut, yoloKptShape: o.yoloKptShape } : undefined;
     const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: Boolean(annotations) };
-    if (o.report !== undefined) report = await openReport(o.report);
+    if (o.report !== undefined) {
+      report = await openReport(o.report);
+      report.on('error', (error: NodeJS.ErrnoException) => (reportError ??= error));
+    }
     const { humanReporter } = await import('./reporters/human.js');
     const { githubReporter } = await import('./reporters/github.js');
     const { ndjsonReporter } = await import('./reporters/ndjson.js');
@@ -143,9 +155,14 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       tally.labels = lib.countLabels(records);
     }
     const summary = tally.summary(performance.now() - started);
-    const exitCode = signal ? (signal === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary, tally.labels);
+    let exitCode = signal ? (signal === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary, tally.labels);
     const end = { summary, tally, labels: tally.labels, exitCode, fix: fix(o.to ?? (tally.needsConversion ? 'jpeg' : undefined)), signal };
     for (const r of reporters) await r.end(end);
+    if (report) await new Promise((resolve) => report?.end(resolve));
+    if (reportError) {
+      io.stderr.write(`exif-fix: cannot write the report \`${o.report}\`: ${reportError.code ?? reportError.message}; the results above are complete\n`);
+      exitCode = Math.max(exitCode, lib.EXIT.failed);
+    }
     return exitCode;
   } catch (error) {
     if (!(error instanceof ExifFixError)) {
@@ -157,7 +174,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (report) await new Promise((resolve) => report?.end(resolve));
+    if (report && !report.writableFinished) await new Promise((resolve) => report?.end(resolve));
   }
 }
 
