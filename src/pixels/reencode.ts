@@ -17,8 +17,7 @@ import { repairJpeg } from '../containers/jpeg-structure.js';
 import type { JpegInfo } from '../containers/jpeg.js';
 import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
-import { canEncodeLike, type SourceLayout } from './jpeg-encode/index.js';
-import { encodeLikeSourceInWorker } from './jpeg-encode/pool.js';
+import { canEncodeLike, encodeLikeSource, type SourceLayout } from './jpeg-encode/index.js';
 import { applyOrientation } from './sharp-transform.js';
 
 /**
@@ -111,7 +110,7 @@ async function reencodeLikeSource(source: Uint8Array, info: JpegInfo, sourceLayo
   const { data, info: out } = raw;
   const channels = out.channels;
   if (channels !== layout.components.length) throw new ExifFixError(`the decoder gave ${channels} channels for ${layout.components.length} JPEG components`, 'unsupported');
-  const jpegBytes = await encodeLikeSourceInWorker({ data, width: out.width, height: out.height, channels: channels as 1 | 3 }, layout);
+  const jpegBytes = encodeLikeSource({ data, width: out.width, height: out.height, channels: channels as 1 | 3 }, layout);
   return { data: jpegBytes, width: out.width, height: out.height };
 }
 
