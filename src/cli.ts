@@ -134,7 +134,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       files = text.split(o.null ? '\0' : /\r?\n/).filter((line) => line !== '');
     }
     const annotations = o.annotations ? { format: o.annotations, space: o.annotationsSpace, coco: o.coco, cocoOut: o.cocoOut, yoloKptShape: o.yoloKptShape } : undefined;
-    const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: Boolean(annotations) };
+    const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: false };
     if (o.report !== undefined) {
       report = await openReport(o.report);
       report.on('error', (error: NodeJS.ErrnoException) => (reportError ??= error));
@@ -147,13 +147,12 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
     if (report) reporters.push(ndjsonReporter(report, mode));
     const tally = new lib.Tally();
     const started = performance.now();
-    const callbacks = { onPlan: (total: number, info: { skippedSymlinks: number }) => ((tally.skippedSymlinks = info.skippedSymlinks), reporters.forEach((r) => r.plan?.(total))), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };
-    const results = mode === 'check' ? await lib.check(paths, { ...options, ...callbacks }) : await lib.normalize(paths, { ...options, ...callbacks });
-    if (annotations && !signal) {
-      const records = await lib.normalizeLabels(results, options);
-      for (const record of records) reporters.forEach((r) => r.labels?.(record));
-      tally.labels = lib.countLabels(records);
-    }
+    const records: import('./annotations/index.js').AnnotationRecord[] = [];
+    const onLabels = (record: import('./annotations/index.js').AnnotationRecord) => (records.push(record), reporters.forEach((r) => r.labels?.(record)));
+    const callbacks = { onLabels, onPlan: (total: number, info: { skippedSymlinks: number }) => ((tally.skippedSymlinks = info.skippedSymlinks), reporters.forEach((r) => r.plan?.(total))), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };
+    if (mode === 'check') await lib.check(paths, { ...options, ...callbacks });
+    else await lib.normalize(paths, { ...options, ...callbacks });
+    if (annotations && !signal) tally.labels = lib.countLabels(records);
     const summary = tally.summary(performance.now() - started);
     let exitCode = signal ? (signal === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary, tally.labels);
     const end = { summary, tally, labels: tally.labels, exitCode, fix: fix(o.to ?? (tally.needsConversion ? 'jpeg' : undefined)), signal };

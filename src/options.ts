@@ -5,7 +5,7 @@
  * (--concurrency) but received 0 of type number".
  */
 import os from 'node:os';
-import { validateAnnotationOptions, type AnnotationOptions } from './annotations/index.js';
+import { validateAnnotationOptions, type AnnotationOptions, type AnnotationRecord } from './annotations/index.js';
 import type { Shard } from './discover.js';
 import { ExifFixError, invalidParameterMessage } from './errors.js';
 import type { FileResult } from './report.js';
@@ -63,6 +63,11 @@ export interface WalkOptions {
   readonly signal?: AbortSignal;
   /** Called with each file's result, in sorted input order, as soon as it and all before it are done. */
   readonly onResult?: (result: FileResult) => void;
+  /**
+   * With `annotations`: called after the images with one record per image whose labels were
+   * looked for (what was written, or why not).
+   */
+  readonly onLabels?: (record: AnnotationRecord) => void;
   /**
    * Called once the plan is known, with the number of entries in it (for progress bars) and what
    * discovery counted: `skippedSymlinks`, links found by walking and not followed.
@@ -194,6 +199,8 @@ export interface Settings extends ResolvedFileOptions {
   readonly pool?: LosslessPool;
   /** The real path of the output directory, which every write is proven to stay inside; `undefined` in place. */
   readonly outRoot?: string;
+  /** Images not to write because their labels cannot be transformed: the reason, by plan source. */
+  readonly labelRefusals?: ReadonlyMap<string, string>;
 }
 
 /**

@@ -169,6 +169,8 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
   const action: Action = upright ? (inPlace ? 'unchanged' : 'copied') : job.outcome === 'rotated' || job.outcome === 'converted' || job.outcome === 'metadata' ? job.outcome : 'failed';
   const data = upright ? bytes : (job.data as Uint8Array);
   const after = { width: job.outWidth, height: job.outHeight, bytes: data.length };
+  const labels = upright && inPlace ? undefined : settings.labelRefusals?.get(file.source);
+  if (labels !== undefined) return fail({ code: 'labels', reason: `its labels cannot be transformed, so neither is written: ${labels}` }, job, size);
   if (job.outcome === 'converted') {
     const keep = inPlace ? { mode, times, owner, copyXattrsFrom: sourcePath } : {};
     return convert(file, settings, job, size, data, after, sourcePath, targetPath, inPlace, keep, started);
