@@ -13,7 +13,8 @@ import { planJob, runJob } from './job.js';
 import { LosslessPool } from './pixels/lossless-pool.js';
 import { resolveFileOptions, resolveSettings, type CheckOptions, type FileOptions, type NormalizeOptions, type Settings } from './options.js';
 import { decideOrientation, type Orientation, type OrientationPlace, type OrientationSource } from './orientation.js';
-import { runOrdered } from './pool.js';
+import { MemoryBudget, runOrdered } from './pool.js';
+import os from 'node:os';
 import type { Action, FileResult, LabelCounts } from './report.js';
 import { fileResult, processFile } from './step.js';
 import { removeStaleTemporaries } from './write.js';
@@ -42,7 +43,8 @@ async function runAll(paths: readonly string[], options: NormalizeOptions, setti
   // The lossless transform runs in worker threads owned by this run, closed when it ends.
   const pool = settings.mode === 'check' ? undefined : new LosslessPool(settings.concurrency);
   try {
-    const run = { ...settings, pool, outRoot, labelRefusals };
+    const memory = settings.mode === 'check' ? undefined : new MemoryBudget(settings.maxMemory ?? Math.floor(os.totalmem() / 2));
+    const run = { ...settings, pool, memory, outRoot, labelRefusals };
     await runOrdered(plan, settings.concurrency, settings.signal, (file) => processFile(file, run), (r) => {
       options.onResult?.(r);
       if (keep) results.push(r);

@@ -26,6 +26,11 @@ const shardArg = parsed('--shard', 'K/N with 1 <= K <= N', /^(\d+)\/(\d+)$/, (m)
   const [index, count] = [Number(m[1]), Number(m[2])];
   return count >= 1 && index >= 1 && index <= count ? { index, count } : undefined;
 });
+const UNITS: Readonly<Record<string, number>> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+const byteSize = parsed('--max-memory', 'a size such as 4G, 512M or 1073741824', /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i, (m) => {
+  const bytes = Math.floor(Number(m[1]) * UNITS[m[2].toUpperCase()]);
+  return bytes >= 1 ? bytes : undefined;
+});
 const kptShape = parsed('--yolo-kpt-shape', 'k,d with k >= 1 and d 2 or 3', /^(\d+),([23])$/, (m) => (Number(m[1]) >= 1 ? ([Number(m[1]), Number(m[2]) as 2 | 3] as [number, 2 | 3]) : undefined));
 
 /** Streams the CLI writes to; the process's by default, replaceable in tests. */
@@ -60,6 +65,7 @@ function buildProgram(io: CliIo): Command {
     .addOption(new Option('--to <format>', 'write every HEIF/AVIF input as <format> (photo.HEIC -> photo.jpg), upright, metadata and colour profile carried').choices(['jpeg', 'png', 'webp']))
     .addOption(new Option('--fail-on <level>', 'damage that fails a file needing new pixels (sharp\'s levels): none accepts best-effort pixels; upright damaged files are always copied').choices(['none', 'truncated', 'error', 'warning']).default('warning'))
     .option('-c, --concurrency <n>', 'files processed at once', integer('--concurrency', 1), os.availableParallelism())
+    .option('--max-memory <size>', 'bytes of decoded pixels in flight at once (4G, 512M); files wait for room, one over it runs alone (default: half the memory)', byteSize)
     .option('--limit-input-pixels <n>', 'refuse images whose header declares more pixels (0: no limit)', integer('--limit-input-pixels', 0), 0x3fff * 0x3fff)
     .addOption(new Option('--annotations <format>', 'transform the labels of each image with it').choices(['yolo', 'coco', 'voc', 'labelme']))
     .addOption(new Option('--annotations-space <space>', 'where the labels were drawn: on the stored pixels, or on the upright (displayed) view').choices(['stored', 'displayed']))
@@ -134,7 +140,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       files = text.split(o.null ? '\0' : /\r?\n/).filter((line) => line !== '');
     }
     const annotations = o.annotations ? { format: o.annotations, space: o.annotationsSpace, coco: o.coco, cocoOut: o.cocoOut, yoloKptShape: o.yoloKptShape } : undefined;
-    const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: false };
+    const options = { ...fileOptions, maxMemory: o.maxMemory, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: false };
     if (o.report !== undefined) {
       report = await openReport(o.report);
       report.on('error', (error: NodeJS.ErrnoException) => (reportError ??= error));

@@ -11,6 +11,7 @@ import { ExifFixError, invalidParameterMessage } from './errors.js';
 import type { FileResult } from './report.js';
 import type { LosslessMode } from './pixels/index.js';
 import type { LosslessPool } from './pixels/lossless-pool.js';
+import type { MemoryBudget } from './pool.js';
 import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, type FailOn } from './pixels/reencode.js';
 import { CONVERT_EXTENSIONS, type ConvertTarget } from './pixels/heif-convert.js';
 
@@ -51,8 +52,14 @@ export interface FileOptions {
 export interface WalkOptions {
   /** Working directory for relative paths. @default process.cwd() */
   readonly cwd?: string;
-  /** Files processed at once. @default os.availableParallelism() */
+  /** Files processed at once; pixel work is further bounded by `maxMemory`. @default os.availableParallelism() */
   readonly concurrency?: number;
+  /**
+   * The bytes of decoded pixels in flight at once (`--max-memory`): each file's need is estimated
+   * from its header before decoding, and files wait for room; one estimated over the budget runs
+   * alone. @default half the machine's memory (`os.totalmem() / 2`)
+   */
+  readonly maxMemory?: number;
   /** Extra files listed explicitly (`--files-from`); a missing one fails as that file. */
   readonly files?: readonly string[];
   /** Whether a glob pattern matching nothing is a usage error. @default true */
@@ -127,6 +134,7 @@ export interface CheckOptions extends WalkOptions {
 /** The flag of each option, for messages the CLI user reads. */
 const FLAGS: Readonly<Record<string, string>> = {
   concurrency: '--concurrency',
+  maxMemory: '--max-memory',
   limitInputPixels: '--limit-input-pixels',
   lossless: '--lossless',
   failOn: '--fail-on',
@@ -187,6 +195,8 @@ export interface Settings extends ResolvedFileOptions {
   readonly mode: RunMode;
   readonly cwd: string;
   readonly concurrency: number;
+  /** The memory budget of pixel work, in bytes. */
+  readonly maxMemory?: number;
   /** Output directory, or `undefined` in place (and for `check`). */
   readonly out?: string;
   readonly skipExisting: boolean;
@@ -197,6 +207,8 @@ export interface Settings extends ResolvedFileOptions {
   readonly annotations?: AnnotationOptions;
   /** The run's lossless worker pool (`api.ts` opens it for a run and closes it at the end). */
   readonly pool?: LosslessPool;
+  /** The run's memory budget for pixel work. */
+  readonly memory?: MemoryBudget;
   /** The real path of the output directory, which every write is proven to stay inside; `undefined` in place. */
   readonly outRoot?: string;
   /** Images not to write because their labels cannot be transformed: the reason, by plan source. */
@@ -221,6 +233,8 @@ export function resolveSettings(paths: readonly string[], options: NormalizeOpti
   }
   const concurrency = options.concurrency ?? os.availableParallelism();
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usage(invalidParameterMessage('integer of at least 1', named('concurrency'), concurrency));
+  const maxMemory = options.maxMemory ?? Math.floor(os.totalmem() / 2);
+  if (!Number.isInteger(maxMemory) || maxMemory < 1) throw usage(invalidParameterMessage('integer of at least 1 (bytes)', named('maxMemory'), maxMemory));
   const shard = options.shard;
   if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 1 && shard.index <= shard.count)) {
     throw usage(invalidParameterMessage('K/N with 1 <= K <= N', named('shard'), `${shard.index}/${shard.count}`));
@@ -237,6 +251,7 @@ export function resolveSettings(paths: readonly string[], options: NormalizeOpti
     mode,
     cwd,
     concurrency,
+    maxMemory,
     out: mode === 'check' ? undefined : options.out,
     skipExisting: options.skipExisting ?? false,
     breakHardLinks: options.breakHardLinks ?? false,

@@ -144,7 +144,7 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
   }
 
   // `--check` decodes no pixels, so the pixel limit (a guard for decoding) does not apply to it.
-  const options = { limitInputPixels: check ? 0 : settings.limitInputPixels, lossless: settings.lossless, failOn: settings.failOn, to: settings.to, headerOnly: check, pool: settings.pool };
+  const options = { limitInputPixels: check ? 0 : settings.limitInputPixels, lossless: settings.lossless, failOn: settings.failOn, to: settings.to, headerOnly: check, pool: settings.pool, memory: settings.memory };
   let job = await runJob(bytes, options);
   if (check && bytes.length < size && job.outcome === 'failed') {
     // A JPEG whose metadata runs past the head is read whole. Pixels are still never decoded.
