@@ -56,6 +56,7 @@ function buildProgram(io: CliIo): Command {
     .option('--files-from <file>', 'read paths from <file>, one per line (- for stdin)')
     .option('-0, --null', 'with --files-from: paths are NUL-separated (git diff -z, find -print0)')
     .option('--shard <K/N>', 'process only shard K of N (by path hash), for splitting a run across machines', shardArg)
+    .option('--copy-other-files', 'with --out: copy the files that are not images (labels, YAML, CSV) byte for byte, for a complete dataset')
     .option('--skip-existing', 'skip files whose output exists and is not older than the input')
     .option('--no-error-on-unmatched-pattern', 'do not fail when a glob pattern matches nothing')
     .option('--follow-symlinks', 'follow symbolic links (with loop detection); in place, rewrite the file a link points to')
@@ -140,7 +141,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       files = text.split(o.null ? '\0' : /\r?\n/).filter((line) => line !== '');
     }
     const annotations = o.annotations ? { format: o.annotations, space: o.annotationsSpace, coco: o.coco, cocoOut: o.cocoOut, yoloKptShape: o.yoloKptShape } : undefined;
-    const options = { ...fileOptions, maxMemory: o.maxMemory, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: false };
+    const options = { ...fileOptions, maxMemory: o.maxMemory, copyOtherFiles: o.copyOtherFiles, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: false };
     if (o.report !== undefined) {
       report = await openReport(o.report);
       report.on('error', (error: NodeJS.ErrnoException) => (reportError ??= error));

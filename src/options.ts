@@ -116,6 +116,13 @@ export interface NormalizeOptions extends FileOptions, WalkOptions {
   /** Skip files whose output exists and is not older than the input (resuming a run). @default false */
   readonly skipExisting?: boolean;
   /**
+   * With `out`: copy the files found by walking that are not images (labels, YAML, CSV) byte for
+   * byte to their mirrored place, so the output is a complete dataset (`--copy-other-files`). With
+   * `annotations`, that format's label files are written by the label step instead, transformed,
+   * with their images. @default false
+   */
+  readonly copyOtherFiles?: boolean;
+  /**
    * In place, rewrite a file that has other hard links (`st_nlink > 1`), parting it from them (the
    * other names keep the old bytes). Default `false`: such a file fails with code `linked`.
    * @default false
@@ -200,6 +207,7 @@ export interface Settings extends ResolvedFileOptions {
   /** Output directory, or `undefined` in place (and for `check`). */
   readonly out?: string;
   readonly skipExisting: boolean;
+  readonly copyOtherFiles?: boolean;
   readonly breakHardLinks?: boolean;
   readonly followSymlinks: boolean;
   readonly signal?: AbortSignal;
@@ -254,6 +262,7 @@ export function resolveSettings(paths: readonly string[], options: NormalizeOpti
     maxMemory,
     out: mode === 'check' ? undefined : options.out,
     skipExisting: options.skipExisting ?? false,
+    copyOtherFiles: options.copyOtherFiles ?? false,
     breakHardLinks: options.breakHardLinks ?? false,
     followSymlinks: options.followSymlinks ?? false,
     signal: options.signal,
@@ -280,6 +289,8 @@ export interface ModeChoice {
   readonly annotationDetails?: boolean;
   /** `--annotations-space` was given. */
   readonly annotationsSpace?: string;
+  /** `--copy-other-files` was given. */
+  readonly copyOtherFiles?: boolean;
 }
 
 /**
@@ -305,6 +316,7 @@ export function resolveMode(c: ModeChoice): 'pipe' | RunMode {
   if (c.check && c.out !== undefined) throw usage('--check writes nothing; drop --out');
   if (c.out !== undefined && c.inPlace) throw usage('use either --out or --in-place, not both');
   if (!c.check && c.out === undefined && !c.inPlace) throw usage('expected --out <dir> or --in-place');
+  if (c.copyOtherFiles && c.out === undefined) throw usage('--copy-other-files goes with --out');
   if (c.annotations && (c.check || c.dryRun)) throw usage('--annotations goes with --out or --in-place, not with -, --check or --dry-run');
   if (c.annotations && !c.annotationsSpace) throw usage('--annotations needs --annotations-space stored|displayed');
   if (!c.annotations && c.annotationDetails) throw usage('--annotations-space, --coco, --coco-out and --yolo-kpt-shape go with --annotations');
