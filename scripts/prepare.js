@@ -3,17 +3,19 @@
 // after `npm ci`/`npm install` in a clone, and when it installs exif-fix from a git repository
 // (npm clones, installs the clone's dependencies, runs prepare, then packs `bin/` and `dist/`).
 //
-// A global install from git (`npm install -g git+https://…`) used to fail here with
-// `tsc: not found`: npm prepares the clone with an `npm install` that inherits `--global`, so the
-// clone's devDependencies (typescript) land nowhere it can run them (npm/cli#8440, npm/cli#6435;
-// fixed upstream by pacote#494, passing --global=false, in npm releases newer than many in use).
-// So when typescript cannot be resolved from this package, this script first installs the locked
-// dependencies into the package itself (`npm ci --global=false --include=dev --ignore-scripts`,
-// with the inherited global/prefix settings removed), then builds. Needs the network only then.
+// A global install from git (`npm install -g git+https://…`) fails here with `tsc: not found`:
+// npm prepares the clone with an `npm install` that inherits `--global`, so the clone's
+// devDependencies (typescript) land nowhere it can run them (npm/cli#8440, npm/cli#6435; fixed
+// upstream by pacote#494, passing --global=false). So when typescript cannot be resolved from
+// this package, this script first installs the locked dependencies into the package itself
+// (`npm ci --global=false --include=dev --ignore-scripts`, with the inherited global/prefix
+// settings removed), then builds. That install still ends as a link into a deleted temporary
+// clone (npm/cli#4148, the same inherited --global), so the README installs globally from git
+// through `npm pack <git url>`; scripts/check-installs.sh proves each README install.
 //
 // Usage: node scripts/prepare.js   (npm run build is the plain build)
 import { spawnSync } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,3 +63,14 @@ if (tsc === null) {
 // A clean build: files of modules that were moved or removed must not be packed.
 rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 run(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')]);
+
+// Inside npm's preparation of a git dependency (pacote sets _PACOTE_NO_PREPARE_ for the `npm
+// install` it runs in its temporary clone): the build is done, so the clone's package.json
+// drops its build-only scripts, as a packed tarball's does (scripts/pack-manifest.js). npm then
+// packs the clone without building a second time, and the installed package carries no script.
+if (process.env._PACOTE_NO_PREPARE_) {
+  const manifest = path.join(root, 'package.json');
+  const json = JSON.parse(readFileSync(manifest, 'utf8'));
+  for (const name of ['prepare', 'prepack', 'postpack']) delete json.scripts?.[name];
+  writeFileSync(manifest, `${JSON.stringify(json, null, 2)}\n`);
+}
