@@ -58,11 +58,13 @@ git clone -q "$repo" "$dir" && git -C "$dir" checkout -q "$sha"
 if install_step "npm ci in a fresh clone" npm ci --no-audit --no-fund \
   && install_step "npm pack" npm pack --silent; then
   tgz="$dir/exif-fix-$version.tgz"
-  if tar tzf "$tgz" | grep -q '\.map$'; then fail "tarball: ships source maps"; fi
+  tar tzf "$tgz" > "$work/tarball.lst"
+  if grep -q '\.map$' "$work/tarball.lst"; then fail "tarball: ships source maps"; fi
   for f in package/LICENSE package/README.md package/CHANGELOG.md package/dist/index.js package/bin/exif-fix.js; do
-    tar tzf "$tgz" | grep -qx "$f" || fail "tarball: $f missing"
+    grep -qx "$f" "$work/tarball.lst" || fail "tarball: $f missing"
   done
-  if tar xzf "$tgz" -O package/package.json | grep -q '"prepare"'; then fail "tarball: package.json still has a prepare script"; fi
+  tar xzf "$tgz" -O package/package.json > "$work/packed.json"
+  if grep -q '"prepare"' "$work/packed.json"; then fail "tarball: package.json still has a prepare script"; fi
   dir="$work/t1"; mkdir -p "$dir"
   install_step "tarball: npm install -g ./exif-fix-$version.tgz" npm install -g --prefix "$work/prefix-tarball" --no-audit --no-fund "$tgz" \
     && works "tarball: npm install -g ./exif-fix-$version.tgz" "$work/prefix-tarball/bin/exif-fix"
@@ -76,10 +78,10 @@ install_step "git, local: npm install <git url>" npm install --no-audit --no-fun
 
 # 3. From git, global: npm packs the clone (building it), then installs the tarball.
 label_id=git-global; dir="$work/g"; mkdir -p "$dir"
-if install_step "git, global: npm pack <git url>" npm pack --silent "$url"; then
-  install_step "git, global: npm install -g \"\$(npm pack --silent <git url>)\"" npm install -g --prefix "$work/prefix-git" --no-audit --no-fund "$dir/exif-fix-$version.tgz" \
-    && works "git, global: npm install -g \"\$(npm pack --silent <git url>)\"" "$work/prefix-git/bin/exif-fix"
-fi
+# As the README writes it: npm install -g "$(npm pack --silent <git url>)", in $dir.
+global_install() { npm install -g --prefix "$work/prefix-git" --no-audit --no-fund "$(npm pack --silent "$url")"; }
+install_step "git, global: npm install -g \"\$(npm pack --silent <git url>)\"" global_install \
+  && works "git, global: npm install -g \"\$(npm pack --silent <git url>)\"" "$work/prefix-git/bin/exif-fix"
 
 # 4. From git with npx (nothing installed in the project).
 label_id=npx; dir="$work/npx"; mkdir -p "$dir"
