@@ -50,6 +50,16 @@ async function expectOriginalOrNormalized(t: { dir: string; originals: Map<strin
   return done;
 }
 
+/** How many files of the tree already hold their normalized bytes. */
+async function normalizedCount(t: { originals: Map<string, Buffer>; normalized: Map<string, Buffer> }): Promise<number> {
+  let n = 0;
+  for (const [f, bytes] of t.normalized) {
+    const now = await readFile(f).catch(() => null);
+    if (now !== null && now.equals(bytes) && !now.equals(t.originals.get(f) as Buffer)) n++;
+  }
+  return n;
+}
+
 async function temporaries(dir: string): Promise<string[]> {
   return (await files(dir)).filter((f) => path.basename(f).includes(TEMP_MARKER));
 }
@@ -128,7 +138,9 @@ describe('interrupts', () => {
   ] as const)('%s stops scheduling, prints the summary so far and exits %i', async (signal, expected) => {
     const t = await photoTree(3);
     const { child, exited } = startCli([t.dir, '--in-place', '--concurrency', '1'], t.dir);
-    await new Promise((r) => setTimeout(r, 250));
+    // Signal once the run is under way (a file is rewritten), not after a fixed delay: under
+    // load, Node may not have started, and installed its handlers, within any chosen time.
+    while ((await normalizedCount(t)) === 0) await new Promise((r) => setTimeout(r, 20));
     child.kill(signal);
     const end = await exited;
     expect(end.code).toBe(expected);
