@@ -166,12 +166,9 @@ describe('COCO', () => {
     const results = await normalize(['ds/images'], { out: 'out', cwd: dir });
     expect(results.filter((r) => r.error !== null)).toEqual([]);
 
-    const started = performance.now();
     const records = await transformAnnotations(results, { format: 'coco', space: 'stored', coco: 'ds/instances.json', cwd: dir, out: 'out' });
-    const elapsed = performance.now() - started;
     expect(records).toHaveLength(N);
     expect(records.filter((r) => r.error !== null || r.files.length !== 1)).toEqual([]);
-    expect(elapsed).toBeLessThan(2000);
 
     const after = JSON.parse(await readFile(path.join(dir, 'out', 'instances.json'), 'utf8'));
     expect(after.images).toHaveLength(N);

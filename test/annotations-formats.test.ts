@@ -197,7 +197,7 @@ describe.each(['yolo', 'voc', 'labelme', 'coco'] as const)('%s labels', (format)
       expect(rec.files).toHaveLength(1);
       const file = rec.files[0];
       expect(file.shapes).toBe(format === 'yolo' ? 5 : format === 'voc' ? 4 : format === 'labelme' ? 6 : 5);
-      const img = await classesOf(path.join(dir, resultFor(results, o).output));
+      const img = await classesOf(path.join(dir, resultFor(results, o).output as string));
       if (format === 'coco') {
         expect(path.resolve(dir, file.output)).toBe(cocoOut);
         checkLabels(format, '', img, o, { doc, imageId: o });
@@ -272,7 +272,7 @@ describe('outputs', () => {
       expect(rec.error).toBeNull();
       expect(rec.files[0].input).toBe(rec.files[0].output);
       expect(rec.files[0].changed).toBe(o !== 1);
-      checkLabels('yolo', await readFile(labels(o), 'utf8'), await classesOf(path.join(dir, resultFor(results, o).output)), o);
+      checkLabels('yolo', await readFile(labels(o), 'utf8'), await classesOf(path.join(dir, resultFor(results, o).output as string)), o);
     }
     expect((await stat(labels(6))).mode & 0o777).toBe(0o640);
     expect((await stat(labels(1))).mtimeMs).toBe(before1.mtimeMs);

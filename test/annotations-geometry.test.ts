@@ -2,7 +2,7 @@
 // pixels it covered in the stored one (checked against masks moved by sharp, an independent pixel
 // transform), and transforming then applying the inverse orientation gives the original back.
 import fc from 'fast-check';
-import sharp from 'sharp';
+import sharp, { type Sharp } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import {
   decodeCompressedCounts,
@@ -38,15 +38,15 @@ function rectMask(width: number, height: number, x0: number, y0: number, x1: num
  * (rotation, then mirror), so no reliance on sharp's operation order.
  */
 async function sharpTransform(mask: Uint8Array, width: number, height: number, o: Orientation): Promise<{ data: Uint8Array; width: number; height: number }> {
-  const steps: Array<(s: sharp.Sharp) => sharp.Sharp> = {
+  const steps: Array<(s: Sharp) => Sharp> = {
     1: [],
-    2: [(s: sharp.Sharp) => s.flop()],
-    3: [(s: sharp.Sharp) => s.rotate(180)],
-    4: [(s: sharp.Sharp) => s.flip()],
-    5: [(s: sharp.Sharp) => s.rotate(90), (s: sharp.Sharp) => s.flop()],
-    6: [(s: sharp.Sharp) => s.rotate(90)],
-    7: [(s: sharp.Sharp) => s.rotate(90), (s: sharp.Sharp) => s.flip()],
-    8: [(s: sharp.Sharp) => s.rotate(270)],
+    2: [(s: Sharp) => s.flop()],
+    3: [(s: Sharp) => s.rotate(180)],
+    4: [(s: Sharp) => s.flip()],
+    5: [(s: Sharp) => s.rotate(90), (s: Sharp) => s.flop()],
+    6: [(s: Sharp) => s.rotate(90)],
+    7: [(s: Sharp) => s.rotate(90), (s: Sharp) => s.flip()],
+    8: [(s: Sharp) => s.rotate(270)],
   }[o];
   let cur = { data: mask, width, height };
   for (const step of steps) {

@@ -1,12 +1,12 @@
-// The shared corpus of real photos (../shared/corpus/exif-orientation-examples): every file, in
-// every orientation 0-8, must come out upright, close to Landscape_1/Portrait_1.
+// Real photos (fixtures/photos: exif-orientation-examples, MIT, see its SOURCE.md): every file,
+// in every orientation 0-8, must come out upright, close to Landscape_1/Portrait_1.
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normalize, readOrientation } from '../src/index.js';
 import { CORPUS, copyToTemp, meanAbsDiff, pixels, tempDir } from './helpers.js';
 
-describe('the shared corpus of real photos', () => {
+describe('the real photos of fixtures/photos', () => {
   it('comes out upright in every orientation, with orientation 1 everywhere', async () => {
     const input = await copyToTemp(CORPUS, 'corpus');
     const out = path.join(await tempDir(), 'fixed');

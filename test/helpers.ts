@@ -14,7 +14,8 @@ import { ExifFixError } from '../src/errors.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const FIXTURES = path.join(ROOT, 'fixtures');
-export const CORPUS = path.resolve(ROOT, '..', 'shared', 'corpus', 'exif-orientation-examples');
+/** Real photos (exif-orientation-examples, MIT; see fixtures/photos/SOURCE.md), in orientations 0-8. */
+export const CORPUS = path.join(FIXTURES, 'photos');
 const BIN = path.join(ROOT, 'bin', 'exif-fix.js');
 
 const made: string[] = [];

@@ -31,7 +31,7 @@ describe('IFD1 orientation', () => {
     const output = path.join(dir, 'out.jpg');
     const result = await normalizeFile(input, output);
     expect(result.action).toBe('metadata');
-    const ifd1 = await exifr.parse(output, { ifd0: false, ifd1: true, exif: false, gps: false, translateValues: false, mergeOutput: false });
+    const ifd1 = await exifr.parse(output, { tiff: false, ifd1: true, exif: false, gps: false, translateValues: false, mergeOutput: false });
     expect(ifd1.ifd1.Orientation).toBe(1);
     // The thumbnail was stored upright (its shape matches the upright image), so it is kept as it was.
     const before = await sharp(Buffer.from((await exifr.thumbnail(input)) as Uint8Array)).metadata();

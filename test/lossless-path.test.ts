@@ -1,16 +1,18 @@
 // The --lossless policy end to end: iMCU-aligned JPEGs take the DCT-domain path in every
-// orientation and decode to exactly what `jpegtran -perfect` makes; others fall back to a
-// full-size re-encode (auto), fail (always), or are always re-encoded (never).
-import { execFileSync } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+// orientation and decode to exactly what `jpegtran -perfect` makes (the committed golden
+// outputs of fixtures/golden/lossless-path, made by scripts/make-golden.js; the system suite
+// runs jpegtran live); others fall back to a full-size re-encode (auto), fail (always), or are
+// always re-encoded (never).
+import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import exifr from 'exifr';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { normalizeFile } from '../src/index.js';
 import { metadataFor, sharpRaw, storedPixels, uprightPixels, withJpegSegments, jpegSegment } from '../scripts/fixtures/common.js';
-import { meanAbsDiff, pixels, tempDir } from './helpers.js';
-import { JPEGTRAN_ARGS } from './helpers/jpeg-lossless-images.js';
+import { FIXTURES, meanAbsDiff, pixels, tempDir } from './helpers.js';
+
+const GOLDEN = path.join(FIXTURES, 'golden', 'lossless-path');
 
 
 /** A 64x48 (upright) 4:2:0 JPEG stored for orientation `o`, with EXIF (thumbnail) and XMP. */
@@ -26,15 +28,15 @@ async function alignedJpeg(o: number): Promise<Buffer> {
 
 describe('lossless JPEG path', () => {
   it.each([2, 3, 4, 5, 6, 7, 8])('orientation %i of an iMCU-aligned JPEG matches jpegtran -perfect exactly', async (o) => {
+    // The input is alignedJpeg(o) as made once with the golden reference beside it.
     const dir = await tempDir();
     const input = path.join(dir, `in_${o}.jpg`);
-    await writeFile(input, await alignedJpeg(o));
+    await copyFile(path.join(GOLDEN, `in_${o}.jpg`), input);
     const output = path.join(dir, `out_${o}.jpg`);
     const result = await normalizeFile(input, output);
     expect(result.action).toBe('rotated');
     expect(result.method).toBe('lossless');
-    const reference = path.join(dir, `jpegtran_${o}.jpg`);
-    execFileSync('jpegtran', ['-perfect', ...JPEGTRAN_ARGS[o as 2], '-outfile', reference, input]);
+    const reference = path.join(GOLDEN, `jpegtran_${o}.jpg`);
     const ours = await pixels(output);
     const theirs = await pixels(reference);
     expect([ours.width, ours.height]).toEqual([64, 48]);

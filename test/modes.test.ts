@@ -1,13 +1,12 @@
 // The modes for dataset CI and shell scripts: --check, --dry-run, --json/--report, --reporter
 // github, --files-from, stdin/stdout, --shard, --skip-existing, patterns and flag conflicts,
 // and the progress bar.
-import { execFile } from 'node:child_process';
 import { cp, mkdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { inShard, readOrientation, type JsonFileRecord } from '../src/index.js';
-import { FIXTURES, ROOT, runCli, runCliRaw, tempDir, tree } from './helpers.js';
+import { FIXTURES, runCli, runCliRaw, tempDir, tree } from './helpers.js';
 
 /** images/a: jpeg-420 1-8, images/b: jpeg-444 1-8, and an upright-only folder. */
 async function workspace(): Promise<string> {
@@ -214,26 +213,5 @@ describe('patterns and conflicting flags', () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(message);
     expect(await snapshot(dir)).toEqual(before);
-  });
-});
-
-describe('progress bar', () => {
-  /** Runs the CLI on a pseudo-terminal (util-linux `script`), returning what the terminal showed. */
-  function runOnTty(args: string[], cwd: string, env: Record<string, string> = {}): Promise<string> {
-    const command = [process.execPath, path.join(ROOT, 'bin', 'exif-fix.js'), ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-    return new Promise((resolve) => {
-      execFile('script', ['-qec', command, '/dev/null'], { cwd, env: { ...process.env, ...env } }, (_error, stdout) => resolve(stdout));
-    });
-  }
-
-  it('is drawn on stderr only when it is a terminal, and never with --quiet', async () => {
-    const dir = await workspace();
-    const tty = await runOnTty(['images', '--out', 'fixed'], dir);
-    expect(tty).toMatch(/exif-fix \[[^\]]*\] \d+\/16 \| [\d.]+ files\/s \| ETA/);
-    expect(tty).toMatch(/14 rotated, 2 already upright/);
-    const quiet = await runOnTty(['images', '--out', 'fixed2', '--quiet'], dir);
-    expect(quiet).not.toMatch(/files\/s/);
-    const piped = await runCli(['images', '--out', 'fixed3'], dir);
-    expect(piped.stderr).not.toMatch(/files\/s/);
   });
 });

@@ -1,8 +1,9 @@
 // Crash safety of --in-place, interrupts, concurrent runs and filesystem faults: whatever
 // happens, every input is byte-identical to its original or to its normalized form, and no
-// temporary file is left behind once a run completes.
+// temporary file is left behind once a run completes. The faults that need root or util-linux
+// (permissions without CAP_DAC_OVERRIDE, a full tmpfs) are in test/system/filesystem.test.ts.
 import { execFileSync, spawn } from 'node:child_process';
-import { chmod, cp, lstat, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { cp, lstat, mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -49,6 +50,16 @@ async function expectOriginalOrNormalized(t: { dir: string; originals: Map<strin
   return done;
 }
 
+/** How many files of the tree already hold their normalized bytes. */
+async function normalizedCount(t: { originals: Map<string, Buffer>; normalized: Map<string, Buffer> }): Promise<number> {
+  let n = 0;
+  for (const [f, bytes] of t.normalized) {
+    const now = await readFile(f).catch(() => null);
+    if (now !== null && now.equals(bytes) && !now.equals(t.originals.get(f) as Buffer)) n++;
+  }
+  return n;
+}
+
 async function temporaries(dir: string): Promise<string[]> {
   return (await files(dir)).filter((f) => path.basename(f).includes(TEMP_MARKER));
 }
@@ -93,7 +104,7 @@ describe('crash safety of --in-place', () => {
     expect(final.code, final.stderr).toBe(0);
     expect(await expectOriginalOrNormalized(t)).toBe(t.originals.size);
     expect(await temporaries(t.dir)).toEqual([]);
-  }, 120_000);
+  });
 
   it('removes temporary files a killed run left behind, but not those of a live process nor a user file that looks alike', async () => {
     const dir = await tempDir();
@@ -129,7 +140,9 @@ describe('interrupts', () => {
   ] as const)('%s stops scheduling, prints the summary so far and exits %i', async (signal, expected) => {
     const t = await photoTree(3);
     const { child, exited } = startCli([t.dir, '--in-place', '--concurrency', '1'], t.dir);
-    await new Promise((r) => setTimeout(r, 250));
+    // Signal once the run is under way (a file is rewritten), not after a fixed delay: under
+    // load, Node may not have started, and installed its handlers, within any chosen time.
+    while ((await normalizedCount(t)) === 0) await new Promise((r) => setTimeout(r, 20));
     child.kill(signal);
     const end = await exited;
     expect(end.code).toBe(expected);
@@ -138,7 +151,7 @@ describe('interrupts', () => {
     const done = await expectOriginalOrNormalized(t);
     expect(done).toBeLessThan(t.originals.size);
     expect(await temporaries(t.dir)).toEqual([]);
-  }, 60_000);
+  });
 });
 
 describe('concurrent runs', () => {
@@ -154,64 +167,10 @@ describe('concurrent runs', () => {
     }
     expect(await expectOriginalOrNormalized(t)).toBe(t.originals.size);
     expect(await temporaries(t.dir)).toEqual([]);
-  }, 60_000);
+  });
 });
 
-/**
- * Runs the CLI without the capabilities that let root ignore file permissions
- * (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH; util-linux setpriv), so mode bits apply as they would
- * to any user, wherever the checkout lives.
- */
-function runWithoutOverride(args: string[], cwd: string): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('setpriv', ['--bounding-set=-dac_override,-dac_read_search', process.execPath, BIN, ...args], { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('close', (code) => resolve({ code: code ?? 1, stderr }));
-  });
-}
-
 describe('filesystem faults', () => {
-  it('fails every file with a clear message when the output directory is read-only', async () => {
-    const dir = await tempDir();
-    await cp(path.join(FIXTURES, 'orientation', 'jpeg-420'), path.join(dir, 'in'), { recursive: true });
-    await mkdir(path.join(dir, 'out'));
-    await chmod(path.join(dir, 'out'), 0o555);
-    const { code, stderr } = await runWithoutOverride(['in', '--out', 'out'], dir);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/failed: `in\/jpeg-420_6\.jpg`: cannot write `out\/jpeg-420_6\.jpg`: permission denied \(EACCES\)/);
-    expect(await readdir(path.join(dir, 'out'))).toEqual([]);
-  });
-
-  it('fails only the input it may not read, and processes the rest', async () => {
-    const dir = await tempDir();
-    await cp(path.join(FIXTURES, 'orientation', 'jpeg-420'), path.join(dir, 'in'), { recursive: true });
-    await chmod(path.join(dir, 'in', 'jpeg-420_3.jpg'), 0o000);
-    const { code, stderr } = await runWithoutOverride(['in', '--out', 'out'], dir);
-    expect(code).toBe(1);
-    expect(stderr).toMatch(/6 rotated, 1 already upright, 1 failed/);
-    expect(stderr).toMatch(/failed: `in\/jpeg-420_3\.jpg`: cannot read: permission denied \(EACCES\)/);
-    expect((await readdir(path.join(dir, 'out'))).length).toBe(7);
-  });
-
-  it('fails files cleanly on a full disk (a 64 KiB tmpfs), leaving no partial or temporary file', async () => {
-    const dir = await tempDir();
-    const out = path.join(dir, 'full');
-    await mkdir(out);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', out]);
-    try {
-      const input = path.join(dir, 'in');
-      await mkdir(input);
-      for (const f of ['Landscape_6.jpg', 'Portrait_8.jpg']) await cp(path.join(CORPUS, f), path.join(input, f));
-      const { code, stderr } = await runCli(['in', '--out', 'full'], dir);
-      expect(code).toBe(1);
-      expect(stderr).toMatch(/failed: `in\/Landscape_6\.jpg`: cannot write `full\/Landscape_6\.jpg`: ENOSPC/);
-      expect(await readdir(out)).toEqual([]);
-    } finally {
-      execFileSync('umount', [out]);
-    }
-  });
-
   it('injects a writer fault: the temporary file is removed and the target untouched', async () => {
     const dir = await tempDir();
     const target = path.join(dir, 'a.jpg');
@@ -233,8 +192,8 @@ describe('symbolic links and unusual names', () => {
     await mkdir(path.join(dir, 'data', 'real'), { recursive: true });
     await cp(path.join(FIXTURES, 'orientation', 'jpeg-420', 'jpeg-420_6.jpg'), path.join(dir, 'data', 'real', 'a.jpg'));
     await cp(path.join(FIXTURES, 'orientation', 'jpeg-420', 'jpeg-420_8.jpg'), path.join(dir, 'elsewhere.jpg'));
-    execFileSync('ln', ['-s', '../elsewhere.jpg', path.join(dir, 'data', 'link.jpg')]);
-    execFileSync('ln', ['-s', '..', path.join(dir, 'data', 'real', 'loop')]);
+    await symlink('../elsewhere.jpg', path.join(dir, 'data', 'link.jpg'));
+    await symlink('..', path.join(dir, 'data', 'real', 'loop'));
     const plain = await runCli(['--check', 'data'], dir);
     expect(plain.stdout.trim().split('\n')).toEqual(['data/real/a.jpg: orientation 6 (exif), 6 (xmp)']);
     const named = await runCli(['data/link.jpg', '--in-place'], dir);

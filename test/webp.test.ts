@@ -1,7 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import exifr from 'exifr';
-import sharp from 'sharp';
+import sharp, { type Create } from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { webp } from '../src/containers/webp.js';
 import { estimateVp8Quality, parseVp8Header } from '../src/containers/webp-vp8.js';
@@ -145,7 +145,7 @@ describe('WebP edge cases', () => {
   });
 
   it.each([15, 35, 50, 65, 80, 90, 97])('estimates the quality of a libwebp file written at quality %i', async (quality) => {
-    const photo = sharp({ create: { width: 320, height: 240, channels: 3, noise: { type: 'gaussian', mean: 120, sigma: 50 } } }).blur(2);
+    const photo = sharp({ create: { width: 320, height: 240, channels: 3, noise: { type: 'gaussian', mean: 120, sigma: 50 } } as Create }).blur(2);
     const webp = await sharp(await photo.png().toBuffer()).webp({ quality }).toBuffer();
     const vp8 = chunksOf(webp).find((c) => c.fourcc === 'VP8 ')!;
     expect(Math.abs(estimateVp8Quality(parseVp8Header(vp8.data)) - quality)).toBeLessThanOrEqual(2);

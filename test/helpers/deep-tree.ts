@@ -34,7 +34,7 @@ export async function removeDeepTree(parent: string): Promise<void> {
   const top = path.join(parent, 'deep');
   const next = path.join(parent, 'deep-next');
   for (;;) {
-    const names = await readdir(top).catch(() => []);
+    const names: string[] = await readdir(top).catch(() => []);
     if (!names.includes(DEEP_NAME)) break;
     await rename(path.join(top, DEEP_NAME), next);
     await rm(top, { recursive: true });

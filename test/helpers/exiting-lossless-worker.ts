@@ -7,7 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 
 parentPort?.addEventListener('message', (event) => {
-  const text = Buffer.from((event as MessageEvent<{ jpeg: Uint8Array }>).data.jpeg).toString('latin1');
+  const text = Buffer.from(((event as unknown as { data: { jpeg: Uint8Array } }).data.jpeg)).toString('latin1');
   if (text === 'EXIT') process.exit(7);
   if (text === 'THROW') {
     event.stopImmediatePropagation();

@@ -1,85 +1,42 @@
 /**
- * Test images for the lossless JPEG tests: deterministic photo-like pixels, JPEGs made with
- * sharp (mozjpeg) and with Debian's libjpeg-turbo-progs (cjpeg/jpegtran) for the samplings
- * and options sharp cannot produce, and a raw-pixel orientation transform for references.
+ * Test images for the lossless JPEG tests: deterministic photo-like pixels, the committed golden
+ * JPEGs (fixtures/golden/, made once by scripts/make-golden.js with sharp and Debian's
+ * libjpeg-turbo-progs cjpeg/jpegtran, so that the main suite needs neither tool), and a
+ * raw-pixel orientation transform for references. The system suite (test/system/) makes the
+ * same images and references again with the live tools.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { writeFileSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import type { Orientation } from '../../src/pixels/jpeg-lossless/index.js';
+import { GOLDEN, JPEGTRAN_ARGS as ARGS, caseDir, sharpJpeg as makeSharpJpeg, texture as makeTexture } from '../../scripts/golden/jpeg-lossless.js';
 
 /** Photo-like test pixels: gradients, a few edges and seeded noise; `channels` 1, 3 or 4. */
-export function texture(width: number, height: number, channels: number, seed = 1): Buffer {
-  const out = Buffer.alloc(width * height * channels);
-  let s = seed >>> 0 || 1;
-  const rnd = (): number => {
-    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
-    return s / 0x100000000;
-  };
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const edge = (x > width / 3 && y < (2 * height) / 3 ? 70 : 0) + ((x + 2 * y) % 23 < 3 ? 40 : 0);
-      for (let c = 0; c < channels; c++) {
-        const grad = c % 3 === 0 ? (x * 200) / width : c % 3 === 1 ? (y * 200) / height : ((x + y) * 100) / (width + height);
-        const v = 20 + grad + edge * (c === 1 ? -0.5 : 1) + 25 * Math.sin((x + c * 7) / 5) * Math.cos(y / 7) + rnd() * 24;
-        out[(y * width + x) * channels + c] = Math.max(0, Math.min(255, Math.round(v)));
-      }
-    }
-  }
-  return out;
-}
+export const texture: (width: number, height: number, channels: number, seed?: number) => Buffer = makeTexture;
 
-/** Throws a clear error when a libjpeg-turbo-progs tool is missing (tests never skip). */
-export function requireTool(name: 'cjpeg' | 'jpegtran'): void {
-  const r = spawnSync(name, ['-version'], { encoding: 'utf8' });
-  if (r.error) {
-    throw new Error(`\`${name}\` is not installed: these tests need Debian's libjpeg-turbo-progs (apt-get install libjpeg-turbo-progs)`);
-  }
-}
-
-/** Encodes with cjpeg (libjpeg-turbo) from a PPM/PGM written to `dir`; `args` are cjpeg switches. */
-export function cjpeg(dir: string, name: string, width: number, height: number, gray: boolean, args: string[]): Buffer {
-  requireTool('cjpeg');
-  const pixels = texture(width, height, gray ? 1 : 3, width * 31 + height);
-  const pnm = Buffer.concat([Buffer.from(`${gray ? 'P5' : 'P6'}\n${width} ${height}\n255\n`, 'latin1'), pixels]);
-  const input = path.join(dir, `${name}.${gray ? 'pgm' : 'ppm'}`);
-  const output = path.join(dir, `${name}.jpg`);
-  writeFileSync(input, pnm);
-  execFileSync('cjpeg', [...args, '-outfile', output, input]);
-  return readFileSync(output);
-}
-
-/** Encodes with sharp; `cmyk` converts to a 4-component CMYK JPEG. */
-export async function sharpJpeg(width: number, height: number,
-  options: { quality?: number; chromaSubsampling?: '4:2:0' | '4:4:4'; progressive?: boolean; mozjpeg?: boolean; cmyk?: boolean }): Promise<Buffer> {
-  const raw = texture(width, height, 3, width * 17 + height);
-  let img = sharp(raw, { raw: { width, height, channels: 3 } });
-  if (options.cmyk) img = img.toColourspace('cmyk');
-  return img.jpeg({
-    quality: options.quality ?? 90,
-    chromaSubsampling: options.chromaSubsampling ?? '4:2:0',
-    progressive: options.progressive ?? false,
-    mozjpeg: options.mozjpeg ?? false,
-  }).toBuffer();
-}
+/** Encodes {@link texture} pixels with sharp; `cmyk` converts to a 4-component CMYK JPEG. */
+export const sharpJpeg: (width: number, height: number,
+  options: { quality?: number; chromaSubsampling?: '4:2:0' | '4:4:4'; progressive?: boolean; mozjpeg?: boolean; cmyk?: boolean }) => Promise<Buffer> = makeSharpJpeg;
 
 /** jpegtran switches for the transform an EXIF orientation value asks for. */
-export const JPEGTRAN_ARGS: Record<Orientation, string[]> = {
-  1: [],
-  2: ['-flip', 'horizontal'],
-  3: ['-rotate', '180'],
-  4: ['-flip', 'vertical'],
-  5: ['-transpose'],
-  6: ['-rotate', '90'],
-  7: ['-transverse'],
-  8: ['-rotate', '270'],
-};
+export const JPEGTRAN_ARGS: Record<Orientation, string[]> = ARGS;
 
-/** Runs `jpegtran -perfect -optimize -copy all` with the transform for `o` on a file. */
-export function jpegtran(file: string, o: Orientation): Buffer {
-  requireTool('jpegtran');
-  return execFileSync('jpegtran', ['-perfect', '-optimize', '-copy', 'all', ...JPEGTRAN_ARGS[o], file], { maxBuffer: 1 << 28 });
+/** The committed input JPEG of a golden case (`size` for the sizes that are not iMCU multiples). */
+export function goldenInput(id: string, size?: [number, number]): Buffer {
+  return readFileSync(path.join(caseDir(id, size), 'input.jpg'));
+}
+
+/**
+ * The committed output of `jpegtran -perfect -optimize -copy all <transform for o>` on
+ * {@link goldenInput}; throws ENOENT where jpegtran refused the transform as imperfect.
+ */
+export function goldenJpegtran(id: string, o: Orientation, size?: [number, number]): Buffer {
+  return readFileSync(path.join(caseDir(id, size), `jpegtran-${o}.jpg`));
+}
+
+/** A committed single input of the sampling-factor and refusal tests (fixtures/golden/jpeg-lossless/singles). */
+export function goldenSingle(name: 'meta-422' | 'refusal-progressive' | 'baseline-64x48' | 'arithmetic'): Buffer {
+  return readFileSync(path.join(GOLDEN, 'jpeg-lossless', 'singles', `${name}.jpg`));
 }
 
 /** The bytes from the first SOS marker to the end of the file: scan header, entropy-coded data, EOI. */
@@ -97,7 +54,7 @@ export async function decode(jpeg: Uint8Array): Promise<{ data: Buffer; width: n
 
 /**
  * Applies the transform for EXIF orientation `o` to raw pixels: output pixel (x, y) comes from
- * the source pixel given by the table of DESIGN.md section 1 (2 flip-h, 3 rotate 180, 4 flip-v,
+ * the source pixel given by the orientation table of docs/DESIGN.md (2 flip-h, 3 rotate 180, 4 flip-v,
  * 5 transpose, 6 rotate 90 CW, 7 transverse, 8 rotate 270 CW).
  */
 export function transformPixels(img: { data: Buffer; width: number; height: number; channels: number }, o: Orientation):
