@@ -18,6 +18,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { ExifFixError } from './errors.js';
 
@@ -170,6 +171,20 @@ function loadXattr(): Promise<XattrModule | null> {
   return xattrModule;
 }
 
+/**
+ * The errno name of an `@napi-rs/xattr` error: it throws `GenericFailure` with Rust's message
+ * ("Operation not supported (os error 95)"), whose number is looked up in `os.constants.errno`.
+ */
+function xattrReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const m = /\(os error (\d+)\)/.exec(message);
+  if (m) {
+    const name = Object.entries(os.constants.errno).find(([, n]) => n === Number(m[1]))?.[0];
+    if (name) return name;
+  }
+  return errnoCode(error);
+}
+
 async function copyXattrs(from: string, to: string, warnings: string[]): Promise<void> {
   const lib = await loadXattr();
   if (lib === null) {
@@ -180,8 +195,9 @@ async function copyXattrs(from: string, to: string, warnings: string[]): Promise
   try {
     names = await lib.listAttributes(from);
   } catch (error) {
-    const code = errnoCode(error);
-    if (!/ENOTSUP|EOPNOTSUPP|not supported/i.test(code)) warnings.push(`extended attributes were not read, so not kept (${code})`);
+    // A filesystem without extended attributes has none to lose.
+    const code = xattrReason(error);
+    if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') warnings.push(`extended attributes were not read, so not kept (${code})`);
     return;
   }
   for (const name of names) {
@@ -189,7 +205,7 @@ async function copyXattrs(from: string, to: string, warnings: string[]): Promise
       const value = await lib.getAttribute(from, name);
       if (value !== null) await lib.setAttribute(to, name, value);
     } catch (error) {
-      warnings.push(`extended attribute \`${name}\` not kept (${errnoCode(error)})`);
+      warnings.push(`extended attribute \`${name}\` not kept (${xattrReason(error)})`);
     }
   }
 }
