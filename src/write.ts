@@ -3,9 +3,10 @@
  * in-place rewrite keeps what the file's owner expects of it.
  *
  * Every write goes to a temporary file in the target's directory, which is filled, given the
- * original's owner, extended attributes, mode and times, flushed to the disk (`fsync(2)`), then
- * renamed over the target (`rename(2)` is atomic within one filesystem); the directory is flushed
- * after the rename so that the new name survives a power loss. A crash leaves either the old file
+ * original's owner, extended attributes, mode and times, flushed to the disk (`fsync(2)`; by
+ * default in place only), then renamed over the target (`rename(2)` is atomic within one
+ * filesystem); the directory is flushed after the rename so that the new name survives a power
+ * loss. A crash leaves either the old file
  * or the new one, and at worst a temporary file that only its owner, or a later run once it is
  * provably abandoned, removes (see {@link removeStaleTemporaries}).
  *
@@ -70,8 +71,11 @@ export interface WriteOptions {
    */
   readonly breakHardLinks?: boolean;
   /**
-   * Whether to `fsync(2)` the file before the rename and its directory after it. Default `true`;
-   * `false` trades power-loss safety for speed (the rename is atomic either way).
+   * Whether to `fsync(2)` the file before the rename and its directory after it, so that a power
+   * loss cannot leave an empty or torn file under the target's name. Default: `true` in place
+   * (with `expect`: the original is at stake), `false` otherwise (a new output whose input is
+   * intact; pass `true` to make outputs durable too). The rename is atomic either way. Cost: see
+   * `bench/write-fsync.js`.
    */
   readonly fsync?: boolean;
   /** Test hook: fills the (created, empty) temporary file. Default: writes `data` through its handle. */
@@ -265,7 +269,7 @@ async function syncDirectory(dir: string): Promise<void> {
 export async function writeAtomic(target: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
   const dir = path.dirname(target);
   const warnings: string[] = [];
-  const sync = options.fsync !== false;
+  const sync = options.fsync ?? options.expect !== undefined;
   let temp: string | undefined;
   try {
     await mkdir(dir, { recursive: true });
