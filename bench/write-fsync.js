@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The cost of fsync in writeAtomic (issue 12, item 11): rewrites N small files in place, the way
 // an in-place run does (owner, extended attributes, mode, times kept; identity checked), with
-// fsync of each file and its directory (the default) or without.
+// fsync of each file and its directory (the default in place) or without.
 //
 //   npm run build && node bench/write-fsync.js [--no-fsync] [--files N] [--bytes B] [--dir D]
 //

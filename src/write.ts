@@ -3,9 +3,10 @@
  * in-place rewrite keeps what the file's owner expects of it.
  *
  * Every write goes to a temporary file in the target's directory, which is filled, given the
- * original's owner, extended attributes, mode and times, flushed to the disk (`fsync(2)`), then
- * renamed over the target (`rename(2)` is atomic within one filesystem); the directory is flushed
- * after the rename so that the new name survives a power loss. A crash leaves either the old file
+ * original's owner, extended attributes, mode and times, flushed to the disk (`fsync(2)`; by
+ * default in place only), then renamed over the target (`rename(2)` is atomic within one
+ * filesystem); the directory is flushed after the rename so that the new name survives a power
+ * loss. A crash leaves either the old file
  * or the new one, and at worst a temporary file that only its owner, or a later run once it is
  * provably abandoned, removes (see {@link removeStaleTemporaries}).
  *
@@ -18,6 +19,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { ExifFixError } from './errors.js';
 
@@ -69,8 +71,11 @@ export interface WriteOptions {
    */
   readonly breakHardLinks?: boolean;
   /**
-   * Whether to `fsync(2)` the file before the rename and its directory after it. Default `true`;
-   * `false` trades power-loss safety for speed (the rename is atomic either way).
+   * Whether to `fsync(2)` the file before the rename and its directory after it, so that a power
+   * loss cannot leave an empty or torn file under the target's name. Default: `true` in place
+   * (with `expect`: the original is at stake), `false` otherwise (a new output whose input is
+   * intact; pass `true` to make outputs durable too). The rename is atomic either way. Cost: see
+   * `bench/write-fsync.js`.
    */
   readonly fsync?: boolean;
   /** Test hook: fills the (created, empty) temporary file. Default: writes `data` through its handle. */
@@ -170,6 +175,20 @@ function loadXattr(): Promise<XattrModule | null> {
   return xattrModule;
 }
 
+/**
+ * The errno name of an `@napi-rs/xattr` error: it throws `GenericFailure` with Rust's message
+ * ("Operation not supported (os error 95)"), whose number is looked up in `os.constants.errno`.
+ */
+function xattrReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const m = /\(os error (\d+)\)/.exec(message);
+  if (m) {
+    const name = Object.entries(os.constants.errno).find(([, n]) => n === Number(m[1]))?.[0];
+    if (name) return name;
+  }
+  return errnoCode(error);
+}
+
 async function copyXattrs(from: string, to: string, warnings: string[]): Promise<void> {
   const lib = await loadXattr();
   if (lib === null) {
@@ -180,8 +199,9 @@ async function copyXattrs(from: string, to: string, warnings: string[]): Promise
   try {
     names = await lib.listAttributes(from);
   } catch (error) {
-    const code = errnoCode(error);
-    if (!/ENOTSUP|EOPNOTSUPP|not supported/i.test(code)) warnings.push(`extended attributes were not read, so not kept (${code})`);
+    // A filesystem without extended attributes has none to lose.
+    const code = xattrReason(error);
+    if (code !== 'ENOTSUP' && code !== 'EOPNOTSUPP') warnings.push(`extended attributes were not read, so not kept (${code})`);
     return;
   }
   for (const name of names) {
@@ -189,7 +209,7 @@ async function copyXattrs(from: string, to: string, warnings: string[]): Promise
       const value = await lib.getAttribute(from, name);
       if (value !== null) await lib.setAttribute(to, name, value);
     } catch (error) {
-      warnings.push(`extended attribute \`${name}\` not kept (${errnoCode(error)})`);
+      warnings.push(`extended attribute \`${name}\` not kept (${xattrReason(error)})`);
     }
   }
 }
@@ -249,7 +269,7 @@ async function syncDirectory(dir: string): Promise<void> {
 export async function writeAtomic(target: string, data: Uint8Array, options: WriteOptions = {}): Promise<WriteResult> {
   const dir = path.dirname(target);
   const warnings: string[] = [];
-  const sync = options.fsync !== false;
+  const sync = options.fsync ?? options.expect !== undefined;
   let temp: string | undefined;
   try {
     await mkdir(dir, { recursive: true });

@@ -74,6 +74,15 @@ describe('in-place rewrites keep what the owner expects', () => {
     expect([...((await getAttribute(file, 'user.checksum')) ?? [])]).toEqual([0, 1, 2, 255]);
   });
 
+  it('names what it could not keep when the extended attributes cannot be read', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'a.jpg');
+    await writeFile(file, 'original');
+    const { warnings } = await writeAtomic(file, Buffer.from('normalized'), { copyXattrsFrom: path.join(dir, 'gone.jpg') });
+    expect(warnings).toEqual(['extended attributes were not read, so not kept (ENOENT)']);
+    expect(await readFile(file, 'utf8')).toBe('normalized');
+  });
+
   it('refuses a file with other hard links, leaving every link and no temporary file', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'a.jpg');
