@@ -10,6 +10,7 @@ import type { ImageFormat } from './containers/types.js';
 import { discover } from './discover.js';
 import { ExifFixError, type Refusal } from './errors.js';
 import { planJob, runJob } from './job.js';
+import { LosslessPool } from './pixels/lossless-pool.js';
 import { resolveFileOptions, resolveSettings, type CheckOptions, type FileOptions, type NormalizeOptions, type Settings } from './options.js';
 import { decideOrientation, type Orientation, type OrientationPlace, type OrientationSource } from './orientation.js';
 import { runOrdered } from './pool.js';
@@ -18,24 +19,32 @@ import { fileResult, processFile } from './step.js';
 import { removeStaleTemporaries } from './write.js';
 
 async function runAll(paths: readonly string[], options: NormalizeOptions, settings: Settings): Promise<FileResult[]> {
-  const plan = await discover(paths, {
+  const { files: plan, skippedSymlinks, outRoot } = await discover(paths, {
     out: settings.out,
     cwd: settings.cwd,
     files: options.files,
     errorOnUnmatchedPattern: options.errorOnUnmatchedPattern,
     shard: options.shard,
     followSymlinks: settings.followSymlinks,
+    ignore: options.ignore,
   });
-  options.onPlan?.(plan.length);
+  options.onPlan?.(plan.length, { skippedSymlinks });
   if (settings.mode === 'run') {
-    await removeStaleTemporaries(new Set(plan.map((f) => path.dirname(path.resolve(settings.cwd, f.target)))));
+    await removeStaleTemporaries(new Set(plan.filter((f) => f.error === undefined).map((f) => path.dirname(path.resolve(settings.cwd, f.target)))));
   }
   const results: FileResult[] = [];
   const keep = options.keepResults !== false;
-  await runOrdered(plan, settings.concurrency, settings.signal, (file) => processFile(file, settings), (r) => {
-    options.onResult?.(r);
-    if (keep) results.push(r);
-  });
+  // The lossless transform runs in worker threads owned by this run, closed when it ends.
+  const pool = settings.mode === 'check' ? undefined : new LosslessPool(settings.concurrency);
+  try {
+    const run = { ...settings, pool, outRoot };
+    await runOrdered(plan, settings.concurrency, settings.signal, (file) => processFile(file, run), (r) => {
+      options.onResult?.(r);
+      if (keep) results.push(r);
+    });
+  } finally {
+    await pool?.close();
+  }
   return results;
 }
 

@@ -54,7 +54,11 @@ function buildProgram(io: CliIo): Command {
     .option('--skip-existing', 'skip files whose output exists and is not older than the input')
     .option('--no-error-on-unmatched-pattern', 'do not fail when a glob pattern matches nothing')
     .option('--follow-symlinks', 'follow symbolic links (with loop detection); in place, rewrite the file a link points to')
+    .option('--ignore <glob>', 'leave out paths matching <glob> (repeatable; a glob without / matches a name at any depth); !<glob> among the paths does the same', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--break-hard-links', 'in place, rewrite a file that has other hard links, parting it from them (default: such files fail)')
     .addOption(new Option('--lossless <mode>', 'JPEG: lossless DCT transform where perfect (auto), only lossless (always), or always re-encode (never)').choices(['auto', 'always', 'never']).default('auto'))
+    .addOption(new Option('--to <format>', 'write every HEIF/AVIF input as <format> (photo.HEIC -> photo.jpg), upright, metadata and colour profile carried').choices(['jpeg', 'png', 'webp']))
+    .addOption(new Option('--fail-on <level>', 'damage that fails a file needing new pixels (sharp\'s levels): none accepts best-effort pixels; upright damaged files are always copied').choices(['none', 'truncated', 'error', 'warning']).default('warning'))
     .option('-c, --concurrency <n>', 'files processed at once', integer('--concurrency', 1), os.availableParallelism())
     .option('--limit-input-pixels <n>', 'refuse images whose header declares more pixels (0: no limit)', integer('--limit-input-pixels', 0), 0x3fff * 0x3fff)
     .addOption(new Option('--annotations <format>', 'transform the labels of each image with it').choices(['yolo', 'coco', 'voc', 'labelme']))
@@ -105,7 +109,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   try {
     const pipe = paths.includes('-');
     const mode = resolveMode({ ...o, nul: o.null, pipe, otherPaths: paths.length > 1, shard: Boolean(o.shard), annotationDetails: Boolean(o.annotationsSpace || o.coco || o.cocoOut || o.yoloKptShape) });
-    const fileOptions = { lossless: o.lossless, limitInputPixels: o.limitInputPixels };
+    const fileOptions = { lossless: o.lossless, limitInputPixels: o.limitInputPixels, failOn: o.failOn, to: o.to };
     if (mode === 'pipe') {
       const { data, result } = await lib.normalizeBuffer(await readAll(io.stdin), fileOptions);
       for (const w of result.warnings) io.stderr.write(`warning: stdin: ${w}\n`);
@@ -121,17 +125,17 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       files = text.split(o.null ? '\0' : /\r?\n/).filter((line) => line !== '');
     }
     const annotations = o.annotations ? { format: o.annotations, space: o.annotationsSpace, coco: o.coco, cocoOut: o.cocoOut, yoloKptShape: o.yoloKptShape } : undefined;
-    const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: Boolean(annotations) };
+    const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: Boolean(annotations) };
     if (o.report !== undefined) report = await openReport(o.report);
     const { humanReporter } = await import('./reporters/human.js');
     const { githubReporter } = await import('./reporters/github.js');
     const { ndjsonReporter } = await import('./reporters/ndjson.js');
-    const fix = lib.fixCommand({ paths, filesFrom: o.filesFrom, nul: o.null, followSymlinks: o.followSymlinks, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, shard: o.shard, lossless: o.lossless, limitInputPixels: o.limitInputPixels === lib.DEFAULT_LIMIT_INPUT_PIXELS ? undefined : o.limitInputPixels });
-    const reporters: Reporter[] = [o.json ? ndjsonReporter(io.stdout, mode) : o.reporter === 'github' ? githubReporter(io.stdout, io.stderr, mode, fix) : humanReporter(io.stdout, io.stderr, { mode, quiet: o.quiet, verbose: o.verbose })];
+    const fix = (to?: string) => lib.fixCommand({ to, paths, filesFrom: o.filesFrom, nul: o.null, followSymlinks: o.followSymlinks, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, shard: o.shard, ignore: o.ignore, lossless: o.lossless, failOn: o.failOn, limitInputPixels: o.limitInputPixels === lib.DEFAULT_LIMIT_INPUT_PIXELS ? undefined : o.limitInputPixels });
+    const reporters: Reporter[] = [o.json ? ndjsonReporter(io.stdout, mode) : o.reporter === 'github' ? githubReporter(io.stdout, io.stderr, mode, (r) => fix(o.to ?? (r.format === 'heif' ? 'jpeg' : undefined))) : humanReporter(io.stdout, io.stderr, { mode, quiet: o.quiet, verbose: o.verbose })];
     if (report) reporters.push(ndjsonReporter(report, mode));
     const tally = new lib.Tally();
     const started = performance.now();
-    const callbacks = { onPlan: (total: number) => reporters.forEach((r) => r.plan?.(total)), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };
+    const callbacks = { onPlan: (total: number, info: { skippedSymlinks: number }) => ((tally.skippedSymlinks = info.skippedSymlinks), reporters.forEach((r) => r.plan?.(total))), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };
     const results = mode === 'check' ? await lib.check(paths, { ...options, ...callbacks }) : await lib.normalize(paths, { ...options, ...callbacks });
     if (annotations && !signal) {
       const records = await lib.normalizeLabels(results, options);
@@ -140,7 +144,8 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
     }
     const summary = tally.summary(performance.now() - started);
     const exitCode = signal ? (signal === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary, tally.labels);
-    for (const r of reporters) await r.end({ summary, tally, labels: tally.labels, exitCode, fix, signal });
+    const end = { summary, tally, labels: tally.labels, exitCode, fix: fix(o.to ?? (tally.needsConversion ? 'jpeg' : undefined)), signal };
+    for (const r of reporters) await r.end(end);
     return exitCode;
   } catch (error) {
     if (!(error instanceof ExifFixError)) {

@@ -33,6 +33,8 @@ export class ExifFixError extends Error {
  * - `read`: the file cannot be read (permissions, not a regular file, a symbolic link not followed);
  * - `write`: the output cannot be written;
  * - `changed`: the input changed while it was processed, so it was not overwritten;
+ * - `linked`: in place, the file has other hard links that a rewrite would part it from
+ *   (allowed with `breakHardLinks`);
  * - `labels`: the image's label files cannot be transformed, so neither is written;
  * - `interrupted`: the run was stopped (SIGINT/SIGTERM) before the file was written.
  *
@@ -48,6 +50,7 @@ export type ExifFixErrorCode =
   | 'read'
   | 'write'
   | 'changed'
+  | 'linked'
   | 'labels'
   | 'interrupted';
 
@@ -63,6 +66,7 @@ export const ERROR_CODES: readonly ExifFixErrorCode[] = [
   'read',
   'write',
   'changed',
+  'linked',
   'labels',
   'interrupted',
 ];

@@ -14,8 +14,8 @@ export { ORIENTATIONS, ORIENTATION_VALUES, decideOrientation, mapPoint, uprightS
 export type { Orientation, OrientationDecision, OrientationInfo, OrientationPlace, OrientationSource, Transform } from './orientation.js';
 export type { Action, FileResult, FixScope, JsonFileRecord, JsonSummaryRecord, LabelCounts, Summary } from './report.js';
 export { EXIT, Tally, exitCode, fixCommand, formatCheckSummary, formatSummary, plural, shellQuote, summarize, toJsonRecord } from './report.js';
-export { discover, inShard } from './discover.js';
-export type { DiscoverOptions, PlannedFile, Shard } from './discover.js';
+export { assertInside, discover, inShard } from './discover.js';
+export type { DiscoverOptions, Discovery, PlannedFile, Shard } from './discover.js';
 export { DEFAULT_LIMIT_INPUT_PIXELS } from './options.js';
 export type { CheckOptions, FileOptions, NormalizeOptions, WalkOptions } from './options.js';
 export { check, countLabels, normalize, normalizeBuffer, normalizeFile, normalizeLabels, readOrientation } from './api.js';

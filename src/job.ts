@@ -11,7 +11,10 @@ import { readThumbnail, type ThumbnailLookup } from './metadata/exif.js';
 import { isOrientation, ORIENTATIONS, type Orientation } from './orientation.js';
 import { decide, type Decision, type PlanOptions } from './plan.js';
 import { producePixels, type PixelMethod } from './pixels/index.js';
+import type { LosslessPool } from './pixels/lossless-pool.js';
 import { transformThumbnail } from './pixels/thumbnail.js';
+import type { HeifInfo } from './containers/heif.js';
+import { convertHeif, type ConvertTarget } from './pixels/heif-convert.js';
 
 /** Options of {@link runJob}. */
 export interface JobOptions extends PlanOptions {
@@ -20,6 +23,8 @@ export interface JobOptions extends PlanOptions {
    * outcome is what the run would do; `data` is `null`. Default `false`.
    */
   readonly headerOnly?: boolean;
+  /** The run's lossless worker pool; without one the lossless transform runs on this thread. */
+  readonly pool?: LosslessPool;
 }
 
 /**
@@ -28,10 +33,11 @@ export interface JobOptions extends PlanOptions {
  * - `upright`: nothing to change (the input bytes are the output);
  * - `metadata`: only orientation places rewritten;
  * - `rotated`: new pixels;
+ * - `converted`: a HEIF/AVIF written in another format (`--to`), upright;
  * - `failed`: see `error`.
  */
 export interface JobResult {
-  readonly outcome: 'unknown' | 'upright' | 'metadata' | 'rotated' | 'failed';
+  readonly outcome: 'unknown' | 'upright' | 'metadata' | 'rotated' | 'converted' | 'failed';
   /** The container, or `null` when not recognised. */
   readonly format: ImageFormat | null;
   /** The plan's decision, or `null` when the header could not be read (or the format carries no orientation). */
@@ -91,16 +97,22 @@ export async function runJob(bytes: Uint8Array, options: JobOptions): Promise<Jo
   const base = { format: decision.format, decision, outWidth: decision.outWidth, outHeight: decision.outHeight, warnings };
   if (decision.verdict === 'refuse') return { ...base, outcome: 'failed', method: decision.method, methodReason: decision.methodReason, data: null, error: decision.refusal };
   if (decision.verdict === 'upright') return { ...base, outcome: 'upright', method: null, methodReason: null, data: null, error: null };
-  const outcome = decision.verdict === 'metadata' ? 'metadata' : 'rotated';
+  const outcome = decision.verdict === 'metadata' ? 'metadata' : decision.verdict === 'convert' ? 'converted' : 'rotated';
   if (options.headerOnly) return { ...base, outcome, method: decision.method, methodReason: decision.methodReason, data: null, error: null };
   try {
+    if (decision.verdict === 'convert') {
+      const thumbnails = await prepareThumbnails(info, decision.orientation);
+      const converted = await convertHeif(bytes, info as HeifInfo, { to: decision.convertTo as ConvertTarget, thumbnails });
+      warnings.push(...converted.warnings);
+      return { ...base, outcome, method: 'reencode', methodReason: decision.methodReason, outWidth: converted.width, outHeight: converted.height, data: converted.data, error: null };
+    }
     if (decision.verdict === 'metadata') {
       const thumbnails = await prepareThumbnails(info, 1);
       const data = container.write(bytes, info, null, { orientation: 1, thumbnails, warnings });
       return { ...base, outcome, method: null, methodReason: null, data, error: null };
     }
     const [pixels, thumbnails] = await Promise.all([
-      producePixels(bytes, container, info, decision.orientation, decision.method as PixelMethod, options.lossless),
+      producePixels(bytes, container, info, decision.orientation, decision.method as PixelMethod, options.lossless, options.pool, options.failOn),
       prepareThumbnails(info, decision.orientation),
     ]);
     const data = container.write(bytes, info, pixels.pixels, { orientation: decision.orientation, thumbnails, warnings });

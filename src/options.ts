@@ -10,6 +10,9 @@ import type { Shard } from './discover.js';
 import { ExifFixError, invalidParameterMessage } from './errors.js';
 import type { FileResult } from './report.js';
 import type { LosslessMode } from './pixels/index.js';
+import type { LosslessPool } from './pixels/lossless-pool.js';
+import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, type FailOn } from './pixels/reencode.js';
+import { CONVERT_EXTENSIONS, type ConvertTarget } from './pixels/heif-convert.js';
 
 /** The default pixel limit: 0x3FFF x 0x3FFF = 268,402,689 pixels (sharp's and libvips' default). */
 export const DEFAULT_LIMIT_INPUT_PIXELS = 0x3fff * 0x3fff;
@@ -28,6 +31,20 @@ export interface FileOptions {
    * @default 'auto'
    */
   readonly lossless?: LosslessMode;
+  /**
+   * Which damage fails a file that needs new pixels, by sharp's `failOn` levels: `none` (accept
+   * best-effort pixels from any damage), `truncated`, `error`, `warning` (fail on any complaint
+   * of the decoder). An upright damaged file is copied byte for byte whatever the level.
+   * @default 'warning'
+   */
+  readonly failOn?: FailOn;
+  /**
+   * Write every HEIF/AVIF input as this format (`--to jpeg|png|webp`): `photo.HEIC` becomes
+   * `photo.jpg`, upright, with EXIF, XMP and the colour profile carried (see
+   * `pixels/heif-convert.ts`). Other containers keep their own format (a JPEG keeps the lossless
+   * path). Without it, a HEIC that needs new pixels fails, naming `--to jpeg`. Default: none.
+   */
+  readonly to?: ConvertTarget;
 }
 
 /** Options shared by {@link NormalizeOptions} and {@link CheckOptions}: what to walk and how. */
@@ -46,8 +63,11 @@ export interface WalkOptions {
   readonly signal?: AbortSignal;
   /** Called with each file's result, in sorted input order, as soon as it and all before it are done. */
   readonly onResult?: (result: FileResult) => void;
-  /** Called once the plan is known, with the number of files in it (for progress bars). */
-  readonly onPlan?: (total: number) => void;
+  /**
+   * Called once the plan is known, with the number of entries in it (for progress bars) and what
+   * discovery counted: `skippedSymlinks`, links found by walking and not followed.
+   */
+  readonly onPlan?: (total: number, info: { readonly skippedSymlinks: number }) => void;
   /**
    * Collect every result for the returned array. A caller that streams results through
    * `onResult` can pass `false` so memory does not grow with the number of files (the returned
@@ -63,6 +83,11 @@ export interface WalkOptions {
    * @default false
    */
   readonly followSymlinks?: boolean;
+  /**
+   * Glob patterns of paths to leave out (`--ignore`, repeatable; `!pattern` among the paths adds
+   * one); a pattern without `/` matches a name at any depth, like `.gitignore`. Default: none.
+   */
+  readonly ignore?: readonly string[];
 }
 
 /** Options of `normalize()`. */
@@ -78,6 +103,12 @@ export interface NormalizeOptions extends FileOptions, WalkOptions {
   readonly dryRun?: boolean;
   /** Skip files whose output exists and is not older than the input (resuming a run). @default false */
   readonly skipExisting?: boolean;
+  /**
+   * In place, rewrite a file that has other hard links (`st_nlink > 1`), parting it from them (the
+   * other names keep the old bytes). Default `false`: such a file fails with code `linked`.
+   * @default false
+   */
+  readonly breakHardLinks?: boolean;
   /** Transform each image's label files with it, as one unit (`--annotations`). */
   readonly annotations?: Omit<AnnotationOptions, 'out' | 'cwd' | 'concurrency'>;
 }
@@ -93,6 +124,8 @@ const FLAGS: Readonly<Record<string, string>> = {
   concurrency: '--concurrency',
   limitInputPixels: '--limit-input-pixels',
   lossless: '--lossless',
+  failOn: '--fail-on',
+  to: '--to',
   shard: '--shard',
   out: '--out',
   inPlace: '--in-place',
@@ -116,6 +149,8 @@ export interface ResolvedFileOptions {
   /** Pixel limit; 0 = none. */
   readonly limitInputPixels: number;
   readonly lossless: LosslessMode;
+  readonly failOn: FailOn;
+  readonly to?: ConvertTarget;
 }
 
 /**
@@ -132,7 +167,11 @@ export function resolveFileOptions(options: FileOptions): ResolvedFileOptions {
   }
   const lossless = options.lossless ?? 'auto';
   if (!['auto', 'always', 'never'].includes(lossless)) throw usage(invalidParameterMessage('one of auto, always, never', named('lossless'), lossless));
-  return { limitInputPixels, lossless };
+  const failOn = options.failOn ?? DEFAULT_FAIL_ON;
+  if (!FAIL_ON_LEVELS.includes(failOn)) throw usage(invalidParameterMessage(`one of ${FAIL_ON_LEVELS.join(', ')}`, named('failOn'), failOn));
+  const to = options.to;
+  if (to !== undefined && !(to in CONVERT_EXTENSIONS)) throw usage(invalidParameterMessage('one of jpeg, png, webp', named('to'), to));
+  return { limitInputPixels, lossless, failOn, to };
 }
 
 /** What a whole run does. */
@@ -146,10 +185,15 @@ export interface Settings extends ResolvedFileOptions {
   /** Output directory, or `undefined` in place (and for `check`). */
   readonly out?: string;
   readonly skipExisting: boolean;
+  readonly breakHardLinks?: boolean;
   readonly followSymlinks: boolean;
   readonly signal?: AbortSignal;
   /** Label options, complete, or `undefined`. */
   readonly annotations?: AnnotationOptions;
+  /** The run's lossless worker pool (`api.ts` opens it for a run and closes it at the end). */
+  readonly pool?: LosslessPool;
+  /** The real path of the output directory, which every write is proven to stay inside; `undefined` in place. */
+  readonly outRoot?: string;
 }
 
 /**
@@ -188,6 +232,7 @@ export function resolveSettings(paths: readonly string[], options: NormalizeOpti
     concurrency,
     out: mode === 'check' ? undefined : options.out,
     skipExisting: options.skipExisting ?? false,
+    breakHardLinks: options.breakHardLinks ?? false,
     followSymlinks: options.followSymlinks ?? false,
     signal: options.signal,
     annotations,

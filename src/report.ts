@@ -9,6 +9,7 @@ import type { PixelMethod } from './pixels/index.js';
 /**
  * What happened to one file:
  * - `rotated`: the orientation was baked into the pixels and 1 written everywhere;
+ * - `converted`: a HEIF/AVIF written upright in another format (`--to`), under the new extension;
  * - `metadata`: pixels already upright, but some place said otherwise (an invalid value or a
  *   losing disagreement) and was rewritten to 1;
  * - `copied`: already upright, copied byte-identical to the output;
@@ -20,7 +21,7 @@ import type { PixelMethod } from './pixels/index.js';
  *
  * With `--dry-run`, the action is what would happen; nothing is written.
  */
-export type Action = 'rotated' | 'metadata' | 'copied' | 'unchanged' | 'skipped' | 'existing' | 'needs-fix' | 'failed';
+export type Action = 'rotated' | 'converted' | 'metadata' | 'copied' | 'unchanged' | 'skipped' | 'existing' | 'needs-fix' | 'failed';
 
 /** The result of normalizing one file. */
 export interface FileResult {
@@ -61,6 +62,8 @@ export interface FileResult {
 export interface Summary {
   readonly total: number;
   readonly rotated: number;
+  /** HEIF/AVIF written in another format (`--to`). */
+  readonly converted: number;
   /** Rewritten metadata only. */
   readonly metadata: number;
   /** Copied or left untouched because already upright. */
@@ -75,6 +78,8 @@ export interface Summary {
   /** Of `rotated`: how many went the lossless way, and how many were re-encoded. */
   readonly lossless: number;
   readonly reencoded: number;
+  /** Symbolic links found by walking and not followed (`followSymlinks` off). */
+  readonly skippedSymlinks: number;
   /** Wall-clock time of the run in milliseconds. */
   readonly elapsedMs: number;
 }
@@ -98,7 +103,7 @@ export interface LabelCounts {
  * memory stays flat over huge runs.
  */
 export class Tally {
-  private readonly counts = { total: 0, rotated: 0, metadata: 0, upright: 0, skipped: 0, existing: 0, needsFix: 0, failed: 0 };
+  private readonly counts = { total: 0, rotated: 0, converted: 0, metadata: 0, upright: 0, skipped: 0, existing: 0, needsFix: 0, failed: 0 };
   private readonly methods = { lossless: 0, reencode: 0 };
   /** The failed results, in order. */
   readonly failures: FileResult[] = [];
@@ -106,6 +111,10 @@ export class Tally {
   readonly needingFix: FileResult[] = [];
   /** Label counts, once the label step ran. */
   labels?: LabelCounts;
+  /** Symbolic links found by walking and not followed (set once the plan is known). */
+  skippedSymlinks = 0;
+  /** Whether `--check` found a HEIC that needs new pixels, which only `--to` can give it. */
+  needsConversion = false;
 
   /** Counts one result. @param r - the file's result. */
   add(r: FileResult): void {
@@ -114,13 +123,15 @@ export class Tally {
     if (r.action === 'rotated') {
       c.rotated++;
       if (r.method) this.methods[r.method]++;
-    } else if (r.action === 'metadata') c.metadata++;
+    } else if (r.action === 'converted') c.converted++;
+    else if (r.action === 'metadata') c.metadata++;
     else if (r.action === 'copied' || r.action === 'unchanged') c.upright++;
     else if (r.action === 'skipped') c.skipped++;
     else if (r.action === 'existing') c.existing++;
     else if (r.action === 'needs-fix') {
       c.needsFix++;
       this.needingFix.push(r);
+      if (r.format === 'heif') this.needsConversion = true;
     } else if (r.action === 'failed') {
       c.failed++;
       this.failures.push(r);
@@ -133,7 +144,7 @@ export class Tally {
    * @param elapsedMs - the run's wall-clock time in milliseconds.
    */
   summary(elapsedMs: number): Summary {
-    return { ...this.counts, lossless: this.methods.lossless, reencoded: this.methods.reencode, elapsedMs };
+    return { ...this.counts, lossless: this.methods.lossless, reencoded: this.methods.reencode, skippedSymlinks: this.skippedSymlinks, elapsedMs };
   }
 }
 
@@ -190,13 +201,18 @@ export function plural(count: number, noun: string, plural = `${noun}s`): string
 export function formatSummary(summary: Summary, failures: readonly FileResult[], dryRun = false): string[] {
   const seconds = (summary.elapsedMs / 1000).toFixed(2);
   const images = summary.total - summary.skipped;
-  if (images === 0 && summary.failed === 0) return [`exif-fix: no images found${summary.skipped ? ` (${plural(summary.skipped, 'other file')} skipped)` : ''}`];
+  if (images === 0 && summary.failed === 0) {
+    const links = summary.skippedSymlinks ? `; ${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)` : '';
+    return [`exif-fix: no images found${summary.skipped ? ` (${plural(summary.skipped, 'other file')} skipped)` : ''}${links}`];
+  }
   const how = summary.rotated > 0 ? `; pixels: ${[summary.lossless ? `${summary.lossless} lossless` : '', summary.reencoded ? `${summary.reencoded} re-encoded` : ''].filter(Boolean).join(', ')}` : '';
   const parts = dryRun ? [`would rotate ${summary.rotated}`, `would leave ${summary.upright} already upright`] : [`${summary.rotated} rotated`, `${summary.upright} already upright`];
+  if (summary.converted) parts.push(dryRun ? `would convert ${summary.converted}` : `${summary.converted} converted`);
   if (summary.metadata) parts.push(dryRun ? `would fix the metadata of ${summary.metadata}` : `${summary.metadata} metadata fixed`);
   if (summary.existing) parts.push(`${summary.existing} skipped (output exists)`);
   if (summary.skipped) parts.push(`${plural(summary.skipped, 'non-image')} skipped`);
   parts.push(dryRun ? `${summary.failed} would fail` : `${summary.failed} failed`);
+  if (summary.skippedSymlinks) parts.push(`${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)`);
   const lines = [`exif-fix: ${dryRun ? 'dry run, nothing written: ' : ''}${parts.join(', ')} in ${seconds}s (${plural(images, 'image')}${how})`];
   for (const r of failures) lines.push(`  failed: ${r.error}`);
   return lines;
@@ -215,12 +231,13 @@ export function formatCheckSummary(summary: Summary, failures: readonly FileResu
   const seconds = (summary.elapsedMs / 1000).toFixed(2);
   const read = summary.total - summary.skipped - summary.failed;
   const lines: string[] = [];
-  if (read === 0 && summary.failed === 0) lines.push('exif-fix: no images found');
+  if (read === 0 && summary.failed === 0) lines.push(`exif-fix: no images found${summary.skippedSymlinks ? `; ${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)` : ''}`);
   else if (summary.needsFix === 0) lines.push(`exif-fix: ${read === 1 ? 'the 1 image is' : `all ${read} images are`} upright (checked in ${seconds}s)`);
   else {
     const verb = summary.needsFix === 1 ? 'is' : 'are';
     lines.push(`exif-fix: ${summary.needsFix} of ${plural(read, 'image')} ${verb} not upright (checked in ${seconds}s). Fix ${summary.needsFix === 1 ? 'it' : 'them'} with:`, `  ${fix}`);
   }
+  if (summary.skippedSymlinks && read > 0) lines.push(`exif-fix: ${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)`);
   if (summary.failed) lines.push(`exif-fix: ${plural(summary.failed, 'file')} could not be checked:`);
   for (const r of failures) lines.push(`  failed: ${r.error}`);
   return lines;
@@ -240,6 +257,9 @@ export interface FixScope {
   readonly ignore?: readonly string[];
   readonly limitInputPixels?: number;
   readonly lossless?: string;
+  readonly failOn?: string;
+  /** `--to <format>`: needed in the command when a HEIC must get new pixels. */
+  readonly to?: string;
 }
 
 /**
@@ -249,7 +269,7 @@ export interface FixScope {
  * @returns the word, or it in single quotes with embedded quotes escaped.
  */
 export function shellQuote(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) && !word.startsWith('-') ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 /**
@@ -270,6 +290,8 @@ export function fixCommand(scope: FixScope): string {
   for (const g of scope.ignore ?? []) flags.push('--ignore', shellQuote(g));
   if (scope.limitInputPixels !== undefined) flags.push('--limit-input-pixels', String(scope.limitInputPixels));
   if (scope.lossless && scope.lossless !== 'auto') flags.push('--lossless', scope.lossless);
+  if (scope.failOn && scope.failOn !== 'warning') flags.push('--fail-on', scope.failOn);
+  if (scope.to) flags.push('--to', scope.to);
   const paths = scope.paths.map(shellQuote);
   const dashDash = scope.paths.some((p) => p.startsWith('-')) ? ['--'] : [];
   // `--in-place` goes last, as a user types it, unless `--` ends the options before the paths.

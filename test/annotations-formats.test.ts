@@ -359,7 +359,7 @@ describe('bad and contradicting labels', () => {
     await writeFile(path.join(dir, 'ds', 'labels', 'jpeg-420_3.txt'), '0 0.5 0.5 zero 0.2\n');
     await writeFile(path.join(dir, 'ds', 'labels', 'jpeg-420_5.txt'), '0 0.5 0.5 0.1\n');
     const records = await transformAnnotations(results, { format: 'yolo', space: 'stored', out: 'out', cwd: dir });
-    expect(recordFor(records, 3).error).toMatch(/jpeg-420_3\.txt`: line 1: "zero" is not a number/);
+    expect(recordFor(records, 3).error).toMatch(/jpeg-420_3\.txt`: line 1, value 3 is not a number/);
     expect(recordFor(records, 5).error).toMatch(/expected 4 values/);
     for (const o of [3, 5]) await expect(stat(path.join(dir, 'out', 'labels', `jpeg-420_${o}.txt`))).rejects.toThrow();
     for (const o of [1, 2, 4, 6, 7, 8]) expect(recordFor(records, o).error).toBeNull();
@@ -369,7 +369,7 @@ describe('bad and contradicting labels', () => {
     await writeFile(path.join(lm.dir, 'ds', 'images', 'jpeg-420_7.json'), '{"shapes": [{"label": "x", "points": [[1, "a"]]}]}');
     const lmRecords = await transformAnnotations(lm.results, { format: 'labelme', space: 'stored', out: 'out', cwd: lm.dir });
     expect(recordFor(lmRecords, 6).error).toMatch(/not valid JSON/);
-    expect(recordFor(lmRecords, 7).error).toMatch(/shape 1 has a point that is not \[x, y\]/);
+    expect(recordFor(lmRecords, 7).error).toMatch(/shape 1: point 1 is not \[x, y\]/);
     expect(recordFor(lmRecords, 8).error).toBeNull();
 
     const voc = await dataset('voc', 'stored');

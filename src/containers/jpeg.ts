@@ -10,9 +10,10 @@ import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
 import { parseTiff, readExifOrientation, readIfd, TiffView } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
-import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
+import { estimateQuality, isJpeg, parseJpeg, type JpegDamage, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
 
 const MPF_HEADER = Buffer.from('MPF\0', 'latin1');
+const ADOBE_HEADER = Buffer.from('Adobe', 'latin1');
 /** MP Entry tag of the MP Index IFD (CIPA DC-007 section 5.2.3.3). */
 const MP_ENTRY = 0xb002;
 /** The largest EXIF TIFF structure an APP1 segment can hold: 65535 - 2 (length) - 6 ("Exif\0\0"). */
@@ -31,6 +32,11 @@ export interface JpegInfo extends ContainerInfo {
   readonly chromaSubsampling: ChromaSubsampling;
   /** SOF2: progressive Huffman. */
   readonly progressive: boolean;
+  /**
+   * The colour transform flag of an Adobe APP14 segment (0 none: RGB or CMYK; 1 YCbCr; 2 YCCK),
+   * when the file has one (Adobe Technical Note 5116).
+   */
+  readonly adobeTransform?: number;
 }
 
 function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
@@ -43,16 +49,27 @@ function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
   return names[key] ?? c.map((k) => `${k.h}x${k.v}`).join(',');
 }
 
+/** Prefix of every warning about damage read past, so reports can tell them from the rest. */
+export const DAMAGE_WARNING_PREFIX = 'damaged JPEG: ';
+
+/** The warning for one piece of damage: libjpeg's message and what was done about it. */
+function damageWarning(d: JpegDamage): string {
+  const what = d.pixelsIntact ? 'skipped, as libjpeg does; the image data is complete' : 'read up to there, as libjpeg does; the image data may be incomplete';
+  return `${DAMAGE_WARNING_PREFIX}${d.message} (${what})`;
+}
+
 function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
   const structure = parseJpeg(bytes, options);
   const { frame } = structure;
   if (frame.height === 0) throw new ExifFixError('JPEG height is defined by a DNL marker, which is not supported', 'unsupported');
   const places: OrientationPlace[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = structure.damage.map(damageWarning);
   const exif: Uint8Array[] = [];
   let sawExif = false;
+  let adobeTransform: number | undefined;
   for (const seg of structure.segments) {
     if (seg.marker === 0xda) break;
+    if (seg.marker === 0xee && seg.dataLength >= 12 && startsWith(bytes, ADOBE_HEADER, seg.dataOffset)) adobeTransform ??= bytes[seg.dataOffset + 11];
     if (seg.marker !== 0xe1) continue;
     if (!sawExif && startsWith(bytes, EXIF_HEADER, seg.dataOffset)) {
       sawExif = true;
@@ -80,8 +97,10 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
     space: n === 1 ? 'b-w' : n === 4 ? 'cmyk' : 'srgb',
     warnings,
     exif,
+    damage: structure.damage,
     structure,
     chromaSubsampling: chromaSubsampling(structure),
+    adobeTransform,
     progressive: frame.marker === 0xc2 || frame.marker === 0xc6 || frame.marker === 0xca || frame.marker === 0xce,
   };
 }

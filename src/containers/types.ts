@@ -47,6 +47,23 @@ export interface ContainerInfo {
    * transform their thumbnails before the container writes them (docs/DESIGN.md section 3).
    */
   readonly exif?: readonly Uint8Array[];
+  /**
+   * Damage the reader read past the way libjpeg does (JPEG only so far); absent or empty for a
+   * well-formed file. The plan applies the damaged-file policy (docs/DESIGN.md): an upright file
+   * is copied byte for byte, new pixels are refused unless `--fail-on` accepts the damage
+   * (`pixels/reencode.ts` `damageRefusal`).
+   */
+  readonly damage?: readonly ReadDamage[];
+}
+
+/** One departure from the format's spec that a reader read past (see containers/jpeg-structure.ts JpegDamage). */
+export interface ReadDamage {
+  /** The lowest sharp `failOn` level that rejects it: `'warning'`, `'truncated'` or `'error'`. */
+  readonly level: 'warning' | 'truncated' | 'error';
+  /** Whether the pixel data is complete (the damage lies outside it and is dropped on rewrite). */
+  readonly pixelsIntact: boolean;
+  /** The decoder's own wording (libjpeg's for JPEG), without the file name. */
+  readonly message: string;
 }
 
 /** A freshly encoded image from the pixel path: a whole file in the same container, without metadata. */

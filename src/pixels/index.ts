@@ -7,9 +7,9 @@ import type { JpegInfo } from '../containers/jpeg.js';
 import type { Container, ContainerInfo, EncodedPixels } from '../containers/types.js';
 import { ExifFixError, type Refusal } from '../errors.js';
 import type { Orientation } from '../orientation.js';
-import { checkPerfect } from './jpeg-lossless/index.js';
-import { transformJpegLosslessInWorker } from './lossless-pool.js';
-import { reencode } from './reencode.js';
+import { checkPerfect, transformJpegLossless } from './jpeg-lossless/index.js';
+import type { LosslessPool } from './lossless-pool.js';
+import { DEFAULT_FAIL_ON, reencode, sourceForPixels, type FailOn } from './reencode.js';
 
 /**
  * JPEG lossless transform policy (`lossless` option, `--lossless`):
@@ -74,9 +74,14 @@ export function losslessRefusal(info: JpegInfo, orientation: Orientation): Refus
  * @param method - the path the plan chose (`plan.ts`).
  * @param mode - the `lossless` option: with `auto`, a lossless transform that fails on the scan
  *   data (which the header cannot show) falls back to re-encoding; with `always` it fails.
+ * @param pool - the run's lossless worker pool; without one the transform runs on this thread.
+ * @param failOn - which decoder complaints fail the re-encode (`reencode.ts` {@link FailOn}).
+ *   Default `'warning'`.
  * @returns the new pixels, encoded without metadata, and the path actually taken.
- * @throws {ExifFixError} code `'lossless'` with `always` when the lossless transform fails.
- * @throws {Error} from sharp when the pixel data cannot be decoded.
+ * @throws {ExifFixError} code `'lossless'` with `always` when the lossless transform fails; code
+ *   `'corrupt'` when the decoder complains at or above `failOn`.
+ * @throws {Error} from sharp when the pixel data cannot be decoded, or when the pool's worker died
+ *   while transforming the file.
  */
 export async function producePixels<I extends ContainerInfo>(
   bytes: Uint8Array,
@@ -85,12 +90,17 @@ export async function producePixels<I extends ContainerInfo>(
   orientation: Orientation,
   method: PixelMethod,
   mode: LosslessMode,
+  pool?: LosslessPool,
+  failOn: FailOn = DEFAULT_FAIL_ON,
 ): Promise<PixelOutcome> {
   if (method === 'lossless') {
-    const result = await transformJpegLosslessInWorker(bytes, orientation);
+    // Stray bytes between segments (read past as libjpeg does) are left out of the stream the
+    // lossless transform reads; the metadata segments are kept by the container writer.
+    const source = sourceForPixels(bytes, info);
+    const result = pool ? await pool.transform(source, orientation) : transformJpegLossless(source, orientation);
     if (result.ok) return { pixels: { data: result.jpeg, width: result.width, height: result.height }, method: 'lossless', reason: null };
     if (mode === 'always') throw new ExifFixError(`cannot transform losslessly (${result.refusal}: ${result.reason}); --lossless auto would re-encode it`, 'lossless');
-    return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason: `re-encoded: the lossless transform failed on the scan data (${result.reason})` };
+    return { pixels: await reencode(bytes, container, info, orientation, { failOn }), method: 'reencode', reason: `re-encoded: the lossless transform failed on the scan data (${result.reason})` };
   }
-  return { pixels: await reencode(bytes, container, info, orientation), method: 'reencode', reason: null };
+  return { pixels: await reencode(bytes, container, info, orientation, { failOn }), method: 'reencode', reason: null };
 }

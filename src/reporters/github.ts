@@ -16,15 +16,15 @@ const prop = (s: string) => esc(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
  * @param stdout - where the workflow commands go.
  * @param stderr - where the summary goes.
  * @param mode - the run's kind.
- * @param fix - the command that fixes the files (`fixCommand`), named in each `::error`.
+ * @param fix - the command that fixes a file (`fixCommand`), named in its `::error`.
  */
-export function githubReporter(stdout: OutStream, stderr: OutStream, mode: ReportMode, fix: string): Reporter {
+export function githubReporter(stdout: OutStream, stderr: OutStream, mode: ReportMode, fix: (r: FileResult) => string): Reporter {
   const warnings = new Map<string, { first: string; count: number }>();
   return {
     file(r: FileResult) {
       if (r.action === 'needs-fix') {
         const what = r.places.filter((p) => p.value !== 1).map((p) => `${p.value} in ${p.source}`).join(', ');
-        stdout.write(`::error file=${prop(r.input)},title=${prop('exif-fix: not upright')}::${esc(`orientation ${what}; fix with: ${fix}`)}\n`);
+        stdout.write(`::error file=${prop(r.input)},title=${prop('exif-fix: not upright')}::${esc(`orientation ${what}; fix with: ${fix(r)}`)}\n`);
       } else if (r.action === 'failed') {
         stdout.write(`::error file=${prop(r.input)},title=${prop(`exif-fix: failed (${r.code ?? 'error'})`)}::${esc(r.error ?? 'failed')}\n`);
       }

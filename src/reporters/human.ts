@@ -34,6 +34,7 @@ export function describeResult(r: FileResult, mode: ReportMode): string | undefi
   if (r.action === 'rotated') {
     return `${would ? 'would rotate' : 'rotated'} ${r.input} -> ${r.output}: orientation ${r.orientation}${where}, ${r.transform}, ${r.method === 'lossless' ? 'lossless' : 're-encoded'}`;
   }
+  if (r.action === 'converted') return `${would ? 'would convert' : 'converted'} ${r.input} -> ${r.output}: orientation ${r.orientation}${where}, ${r.transform}, ${r.format} to ${r.methodReason?.match(/to (\w+)/)?.[1] ?? 'another format'}`;
   if (r.action === 'metadata') return `${would ? 'would fix' : 'fixed'} metadata ${r.input} -> ${r.output}: orientation places set to 1`;
   if (would && r.action === 'copied') return `would copy ${r.input} -> ${r.output}`;
   return undefined;
