@@ -5,15 +5,16 @@
  * per-file step (`step.ts`) in the ordered pool (`pool.ts`).
  */
 import path from 'node:path';
-import { transformAnnotations, type AnnotationRecord } from './annotations/index.js';
+import { inputRoot, transformAnnotations, type AnnotationOptions, type AnnotationRecord } from './annotations/index.js';
 import type { ImageFormat } from './containers/types.js';
-import { discover } from './discover.js';
+import { discover, type PlannedFile } from './discover.js';
 import { ExifFixError, type Refusal } from './errors.js';
 import { planJob, runJob } from './job.js';
 import { LosslessPool } from './pixels/lossless-pool.js';
 import { resolveFileOptions, resolveSettings, type CheckOptions, type FileOptions, type NormalizeOptions, type Settings } from './options.js';
 import { decideOrientation, type Orientation, type OrientationPlace, type OrientationSource } from './orientation.js';
-import { runOrdered } from './pool.js';
+import { MemoryBudget, runOrdered } from './pool.js';
+import os from 'node:os';
 import type { Action, FileResult, LabelCounts } from './report.js';
 import { fileResult, processFile } from './step.js';
 import { removeStaleTemporaries } from './write.js';
@@ -33,11 +34,17 @@ async function runAll(paths: readonly string[], options: NormalizeOptions, setti
     await removeStaleTemporaries(new Set(plan.filter((f) => f.error === undefined).map((f) => path.dirname(path.resolve(settings.cwd, f.target)))));
   }
   const results: FileResult[] = [];
-  const keep = options.keepResults !== false;
+  const labels = settings.mode === 'run' && settings.annotations ? { ...settings.annotations, roots: new Map(plan.map((f) => [f.source, inputRoot(f.source, f.relative)])), followSymlinks: settings.followSymlinks, breakHardLinks: settings.breakHardLinks } : undefined;
+  // An image and its labels are one unit: labels that cannot be transformed keep their image
+  // from being written (checked in memory before any write), and the labels of every image
+  // written are written after it.
+  const labelRefusals = labels ? await checkLabels(plan, settings, labels) : undefined;
+  const keep = options.keepResults !== false || labels !== undefined;
   // The lossless transform runs in worker threads owned by this run, closed when it ends.
   const pool = settings.mode === 'check' ? undefined : new LosslessPool(settings.concurrency);
   try {
-    const run = { ...settings, pool, outRoot };
+    const memory = settings.mode === 'check' ? undefined : new MemoryBudget(settings.maxMemory ?? Math.floor(os.totalmem() / 2));
+    const run = { ...settings, pool, memory, outRoot, labelRefusals };
     await runOrdered(plan, settings.concurrency, settings.signal, (file) => processFile(file, run), (r) => {
       options.onResult?.(r);
       if (keep) results.push(r);
@@ -45,7 +52,28 @@ async function runAll(paths: readonly string[], options: NormalizeOptions, setti
   } finally {
     await pool?.close();
   }
-  return results;
+  if (labels && !settings.signal?.aborted) {
+    for (const record of await transformAnnotations(results, labels)) options.onLabels?.(record);
+  }
+  return options.keepResults === false ? [] : results;
+}
+
+/**
+ * The labels of every planned image, located, read and transformed in memory from the images'
+ * headers (what `check` reads), with nothing written.
+ *
+ * @returns the reason each image whose labels cannot be transformed must not be written, by source.
+ */
+async function checkLabels(plan: readonly PlannedFile[], settings: Settings, labels: AnnotationOptions): Promise<Map<string, string>> {
+  const headers: FileResult[] = [];
+  const check = { ...settings, mode: 'check' as const };
+  await runOrdered(plan, settings.concurrency, settings.signal, (file) => processFile(file, check), (r) => headers.push(r));
+  const images = headers.map((r, i) => ({ ...r, action: (r.action === 'needs-fix' ? 'rotated' : r.action === 'unchanged' ? 'copied' : r.action) as Action, output: plan[i].target }));
+  const refusals = new Map<string, string>();
+  for (const record of await transformAnnotations(images, { ...labels, dryRun: true })) {
+    if (record.error) refusals.set(record.image, record.error);
+  }
+  return refusals;
 }
 
 /**
@@ -81,21 +109,6 @@ export async function normalize(paths: readonly string[], options: NormalizeOpti
 export async function check(paths: readonly string[], options: CheckOptions = {}): Promise<FileResult[]> {
   const settings = resolveSettings(paths, options, 'check');
   return runAll(paths, options, settings);
-}
-
-/**
- * Transforms the label files of the images of a finished run (`--annotations`). The CLI calls it
- * after {@link normalize}; see `transformAnnotations` for the rules.
- *
- * @param results - the run's results.
- * @param options - the run's options, with `annotations` set.
- * @returns one record per image.
- * @throws {ExifFixError} code `'usage'` for invalid annotation options.
- */
-export async function normalizeLabels(results: readonly FileResult[], options: NormalizeOptions): Promise<AnnotationRecord[]> {
-  const settings = resolveSettings(['-'], options, options.dryRun ? 'dry-run' : 'run');
-  if (!settings.annotations) throw new ExifFixError('Expected annotations options', 'usage');
-  return transformAnnotations(results, settings.annotations);
 }
 
 /**

@@ -26,6 +26,11 @@ const shardArg = parsed('--shard', 'K/N with 1 <= K <= N', /^(\d+)\/(\d+)$/, (m)
   const [index, count] = [Number(m[1]), Number(m[2])];
   return count >= 1 && index >= 1 && index <= count ? { index, count } : undefined;
 });
+const UNITS: Readonly<Record<string, number>> = { '': 1, K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+const byteSize = parsed('--max-memory', 'a size such as 4G, 512M or 1073741824', /^(\d+(?:\.\d+)?)\s*([KMGT]?)(?:i?B)?$/i, (m) => {
+  const bytes = Math.floor(Number(m[1]) * UNITS[m[2].toUpperCase()]);
+  return bytes >= 1 ? bytes : undefined;
+});
 const kptShape = parsed('--yolo-kpt-shape', 'k,d with k >= 1 and d 2 or 3', /^(\d+),([23])$/, (m) => (Number(m[1]) >= 1 ? ([Number(m[1]), Number(m[2]) as 2 | 3] as [number, 2 | 3]) : undefined));
 
 /** Streams the CLI writes to; the process's by default, replaceable in tests. */
@@ -51,6 +56,7 @@ function buildProgram(io: CliIo): Command {
     .option('--files-from <file>', 'read paths from <file>, one per line (- for stdin)')
     .option('-0, --null', 'with --files-from: paths are NUL-separated (git diff -z, find -print0)')
     .option('--shard <K/N>', 'process only shard K of N (by path hash), for splitting a run across machines', shardArg)
+    .option('--copy-other-files', 'with --out: copy the files that are not images (labels, YAML, CSV) byte for byte, for a complete dataset')
     .option('--skip-existing', 'skip files whose output exists and is not older than the input')
     .option('--no-error-on-unmatched-pattern', 'do not fail when a glob pattern matches nothing')
     .option('--follow-symlinks', 'follow symbolic links (with loop detection); in place, rewrite the file a link points to')
@@ -60,6 +66,7 @@ function buildProgram(io: CliIo): Command {
     .addOption(new Option('--to <format>', 'write every HEIF/AVIF input as <format> (photo.HEIC -> photo.jpg), upright, metadata and colour profile carried').choices(['jpeg', 'png', 'webp']))
     .addOption(new Option('--fail-on <level>', 'damage that fails a file needing new pixels (sharp\'s levels): none accepts best-effort pixels; upright damaged files are always copied').choices(['none', 'truncated', 'error', 'warning']).default('warning'))
     .option('-c, --concurrency <n>', 'files processed at once', integer('--concurrency', 1), os.availableParallelism())
+    .option('--max-memory <size>', 'bytes of decoded pixels in flight at once (4G, 512M); files wait for room, one over it runs alone (default: half the memory)', byteSize)
     .option('--limit-input-pixels <n>', 'refuse images whose header declares more pixels (0: no limit)', integer('--limit-input-pixels', 0), 0x3fff * 0x3fff)
     .addOption(new Option('--annotations <format>', 'transform the labels of each image with it').choices(['yolo', 'coco', 'voc', 'labelme']))
     .addOption(new Option('--annotations-space <space>', 'where the labels were drawn: on the stored pixels, or on the upright (displayed) view').choices(['stored', 'displayed']))
@@ -103,6 +110,15 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   const onSignal = (s: NodeJS.Signals) => ((signal = s), controller.abort());
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // A reader that stops reading (`exif-fix --check d | head -1`) ends the run quietly: no new
+  // file is started, nothing more is printed there, and the exit code says what was done.
+  const onStdoutError = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    controller.abort();
+  };
+  // It stays attached: the errors of writes queued before the pipe closed arrive after the run.
+  io.stdout.on?.('error', onStdoutError);
+  let reportError: NodeJS.ErrnoException | undefined;
   const lib = await import('./index.js');
   const { resolveMode } = await import('./options.js');
   let report: WriteStream | undefined;
@@ -125,8 +141,11 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       files = text.split(o.null ? '\0' : /\r?\n/).filter((line) => line !== '');
     }
     const annotations = o.annotations ? { format: o.annotations, space: o.annotationsSpace, coco: o.coco, cocoOut: o.cocoOut, yoloKptShape: o.yoloKptShape } : undefined;
-    const options = { ...fileOptions, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: Boolean(annotations) };
-    if (o.report !== undefined) report = await openReport(o.report);
+    const options = { ...fileOptions, maxMemory: o.maxMemory, copyOtherFiles: o.copyOtherFiles, files, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, followSymlinks: o.followSymlinks, ignore: o.ignore, breakHardLinks: o.breakHardLinks, shard: o.shard, concurrency: o.concurrency, out: o.out, inPlace: o.inPlace, dryRun: o.dryRun, skipExisting: o.skipExisting, annotations, signal: controller.signal, keepResults: false };
+    if (o.report !== undefined) {
+      report = await openReport(o.report);
+      report.on('error', (error: NodeJS.ErrnoException) => (reportError ??= error));
+    }
     const { humanReporter } = await import('./reporters/human.js');
     const { githubReporter } = await import('./reporters/github.js');
     const { ndjsonReporter } = await import('./reporters/ndjson.js');
@@ -135,17 +154,21 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
     if (report) reporters.push(ndjsonReporter(report, mode));
     const tally = new lib.Tally();
     const started = performance.now();
-    const callbacks = { onPlan: (total: number, info: { skippedSymlinks: number }) => ((tally.skippedSymlinks = info.skippedSymlinks), reporters.forEach((r) => r.plan?.(total))), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };
-    const results = mode === 'check' ? await lib.check(paths, { ...options, ...callbacks }) : await lib.normalize(paths, { ...options, ...callbacks });
-    if (annotations && !signal) {
-      const records = await lib.normalizeLabels(results, options);
-      for (const record of records) reporters.forEach((r) => r.labels?.(record));
-      tally.labels = lib.countLabels(records);
-    }
+    const records: import('./annotations/index.js').AnnotationRecord[] = [];
+    const onLabels = (record: import('./annotations/index.js').AnnotationRecord) => (records.push(record), reporters.forEach((r) => r.labels?.(record)));
+    const callbacks = { onLabels, onPlan: (total: number, info: { skippedSymlinks: number }) => ((tally.skippedSymlinks = info.skippedSymlinks), reporters.forEach((r) => r.plan?.(total))), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };
+    if (mode === 'check') await lib.check(paths, { ...options, ...callbacks });
+    else await lib.normalize(paths, { ...options, ...callbacks });
+    if (annotations && !signal) tally.labels = lib.countLabels(records);
     const summary = tally.summary(performance.now() - started);
-    const exitCode = signal ? (signal === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary, tally.labels);
+    let exitCode = signal ? (signal === 'SIGINT' ? lib.EXIT.sigint : lib.EXIT.sigterm) : lib.exitCode(summary, tally.labels);
     const end = { summary, tally, labels: tally.labels, exitCode, fix: fix(o.to ?? (tally.needsConversion ? 'jpeg' : undefined)), signal };
     for (const r of reporters) await r.end(end);
+    if (report) await new Promise((resolve) => report?.end(resolve));
+    if (reportError) {
+      io.stderr.write(`exif-fix: cannot write the report \`${o.report}\`: ${reportError.code ?? reportError.message}; the results above are complete\n`);
+      exitCode = Math.max(exitCode, lib.EXIT.failed);
+    }
     return exitCode;
   } catch (error) {
     if (!(error instanceof ExifFixError)) {
@@ -157,7 +180,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    if (report) await new Promise((resolve) => report?.end(resolve));
+    if (report && !report.writableFinished) await new Promise((resolve) => report?.end(resolve));
   }
 }
 

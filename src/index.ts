@@ -18,7 +18,7 @@ export { assertInside, discover, inShard } from './discover.js';
 export type { DiscoverOptions, Discovery, PlannedFile, Shard } from './discover.js';
 export { DEFAULT_LIMIT_INPUT_PIXELS } from './options.js';
 export type { CheckOptions, FileOptions, NormalizeOptions, WalkOptions } from './options.js';
-export { check, countLabels, normalize, normalizeBuffer, normalizeFile, normalizeLabels, readOrientation } from './api.js';
+export { check, countLabels, normalize, normalizeBuffer, normalizeFile, readOrientation } from './api.js';
 export type { OrientationReading } from './api.js';
 export { decide } from './plan.js';
 export type { Decision, PlanOptions, Verdict } from './plan.js';

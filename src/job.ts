@@ -12,6 +12,7 @@ import { isOrientation, ORIENTATIONS, type Orientation } from './orientation.js'
 import { decide, type Decision, type PlanOptions } from './plan.js';
 import { producePixels, type PixelMethod } from './pixels/index.js';
 import type { LosslessPool } from './pixels/lossless-pool.js';
+import { pixelMemory, type MemoryBudget } from './pool.js';
 import { transformThumbnail } from './pixels/thumbnail.js';
 import type { HeifInfo } from './containers/heif.js';
 import { convertHeif, type ConvertTarget } from './pixels/heif-convert.js';
@@ -25,6 +26,8 @@ export interface JobOptions extends PlanOptions {
   readonly headerOnly?: boolean;
   /** The run's lossless worker pool; without one the lossless transform runs on this thread. */
   readonly pool?: LosslessPool;
+  /** The run's memory budget: pixel work takes its estimated share first (`pool.ts`). Default: none. */
+  readonly memory?: MemoryBudget;
 }
 
 /**
@@ -99,6 +102,8 @@ export async function runJob(bytes: Uint8Array, options: JobOptions): Promise<Jo
   if (decision.verdict === 'upright') return { ...base, outcome: 'upright', method: null, methodReason: null, data: null, error: null };
   const outcome = decision.verdict === 'metadata' ? 'metadata' : decision.verdict === 'convert' ? 'converted' : 'rotated';
   if (options.headerOnly) return { ...base, outcome, method: decision.method, methodReason: decision.methodReason, data: null, error: null };
+  const sixteenBit = info.space === 'rgb16' || info.space === 'grey16';
+  const release = decision.verdict === 'metadata' || !options.memory ? undefined : await options.memory.acquire(pixelMemory(info.width, info.height, sixteenBit));
   try {
     if (decision.verdict === 'convert') {
       const thumbnails = await prepareThumbnails(info, decision.orientation);
@@ -129,6 +134,8 @@ export async function runJob(bytes: Uint8Array, options: JobOptions): Promise<Jo
   } catch (error) {
     const refusal = refusalOf(error);
     return { ...base, outcome: 'failed', method: null, methodReason: null, data: null, error: refusal.code === 'corrupt' && !refusal.reason.startsWith('cannot') ? { code: 'corrupt', reason: `cannot decode the pixels: ${refusal.reason}` } : refusal };
+  } finally {
+    release?.();
   }
 }
 

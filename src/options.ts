@@ -5,12 +5,13 @@
  * (--concurrency) but received 0 of type number".
  */
 import os from 'node:os';
-import { validateAnnotationOptions, type AnnotationOptions } from './annotations/index.js';
+import { validateAnnotationOptions, type AnnotationOptions, type AnnotationRecord } from './annotations/index.js';
 import type { Shard } from './discover.js';
 import { ExifFixError, invalidParameterMessage } from './errors.js';
 import type { FileResult } from './report.js';
 import type { LosslessMode } from './pixels/index.js';
 import type { LosslessPool } from './pixels/lossless-pool.js';
+import type { MemoryBudget } from './pool.js';
 import { DEFAULT_FAIL_ON, FAIL_ON_LEVELS, type FailOn } from './pixels/reencode.js';
 import { CONVERT_EXTENSIONS, type ConvertTarget } from './pixels/heif-convert.js';
 
@@ -51,8 +52,14 @@ export interface FileOptions {
 export interface WalkOptions {
   /** Working directory for relative paths. @default process.cwd() */
   readonly cwd?: string;
-  /** Files processed at once. @default os.availableParallelism() */
+  /** Files processed at once; pixel work is further bounded by `maxMemory`. @default os.availableParallelism() */
   readonly concurrency?: number;
+  /**
+   * The bytes of decoded pixels in flight at once (`--max-memory`): each file's need is estimated
+   * from its header before decoding, and files wait for room; one estimated over the budget runs
+   * alone. @default half the machine's memory (`os.totalmem() / 2`)
+   */
+  readonly maxMemory?: number;
   /** Extra files listed explicitly (`--files-from`); a missing one fails as that file. */
   readonly files?: readonly string[];
   /** Whether a glob pattern matching nothing is a usage error. @default true */
@@ -63,6 +70,11 @@ export interface WalkOptions {
   readonly signal?: AbortSignal;
   /** Called with each file's result, in sorted input order, as soon as it and all before it are done. */
   readonly onResult?: (result: FileResult) => void;
+  /**
+   * With `annotations`: called after the images with one record per image whose labels were
+   * looked for (what was written, or why not).
+   */
+  readonly onLabels?: (record: AnnotationRecord) => void;
   /**
    * Called once the plan is known, with the number of entries in it (for progress bars) and what
    * discovery counted: `skippedSymlinks`, links found by walking and not followed.
@@ -104,6 +116,13 @@ export interface NormalizeOptions extends FileOptions, WalkOptions {
   /** Skip files whose output exists and is not older than the input (resuming a run). @default false */
   readonly skipExisting?: boolean;
   /**
+   * With `out`: copy the files found by walking that are not images (labels, YAML, CSV) byte for
+   * byte to their mirrored place, so the output is a complete dataset (`--copy-other-files`). With
+   * `annotations`, that format's label files are written by the label step instead, transformed,
+   * with their images. @default false
+   */
+  readonly copyOtherFiles?: boolean;
+  /**
    * In place, rewrite a file that has other hard links (`st_nlink > 1`), parting it from them (the
    * other names keep the old bytes). Default `false`: such a file fails with code `linked`.
    * @default false
@@ -122,6 +141,7 @@ export interface CheckOptions extends WalkOptions {
 /** The flag of each option, for messages the CLI user reads. */
 const FLAGS: Readonly<Record<string, string>> = {
   concurrency: '--concurrency',
+  maxMemory: '--max-memory',
   limitInputPixels: '--limit-input-pixels',
   lossless: '--lossless',
   failOn: '--fail-on',
@@ -182,9 +202,12 @@ export interface Settings extends ResolvedFileOptions {
   readonly mode: RunMode;
   readonly cwd: string;
   readonly concurrency: number;
+  /** The memory budget of pixel work, in bytes. */
+  readonly maxMemory?: number;
   /** Output directory, or `undefined` in place (and for `check`). */
   readonly out?: string;
   readonly skipExisting: boolean;
+  readonly copyOtherFiles?: boolean;
   readonly breakHardLinks?: boolean;
   readonly followSymlinks: boolean;
   readonly signal?: AbortSignal;
@@ -192,8 +215,12 @@ export interface Settings extends ResolvedFileOptions {
   readonly annotations?: AnnotationOptions;
   /** The run's lossless worker pool (`api.ts` opens it for a run and closes it at the end). */
   readonly pool?: LosslessPool;
+  /** The run's memory budget for pixel work. */
+  readonly memory?: MemoryBudget;
   /** The real path of the output directory, which every write is proven to stay inside; `undefined` in place. */
   readonly outRoot?: string;
+  /** Images not to write because their labels cannot be transformed: the reason, by plan source. */
+  readonly labelRefusals?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -214,6 +241,8 @@ export function resolveSettings(paths: readonly string[], options: NormalizeOpti
   }
   const concurrency = options.concurrency ?? os.availableParallelism();
   if (!Number.isInteger(concurrency) || concurrency < 1) throw usage(invalidParameterMessage('integer of at least 1', named('concurrency'), concurrency));
+  const maxMemory = options.maxMemory ?? Math.floor(os.totalmem() / 2);
+  if (!Number.isInteger(maxMemory) || maxMemory < 1) throw usage(invalidParameterMessage('integer of at least 1 (bytes)', named('maxMemory'), maxMemory));
   const shard = options.shard;
   if (shard && !(Number.isInteger(shard.count) && shard.count >= 1 && Number.isInteger(shard.index) && shard.index >= 1 && shard.index <= shard.count)) {
     throw usage(invalidParameterMessage('K/N with 1 <= K <= N', named('shard'), `${shard.index}/${shard.count}`));
@@ -230,8 +259,10 @@ export function resolveSettings(paths: readonly string[], options: NormalizeOpti
     mode,
     cwd,
     concurrency,
+    maxMemory,
     out: mode === 'check' ? undefined : options.out,
     skipExisting: options.skipExisting ?? false,
+    copyOtherFiles: options.copyOtherFiles ?? false,
     breakHardLinks: options.breakHardLinks ?? false,
     followSymlinks: options.followSymlinks ?? false,
     signal: options.signal,
@@ -258,6 +289,8 @@ export interface ModeChoice {
   readonly annotationDetails?: boolean;
   /** `--annotations-space` was given. */
   readonly annotationsSpace?: string;
+  /** `--copy-other-files` was given. */
+  readonly copyOtherFiles?: boolean;
 }
 
 /**
@@ -283,6 +316,7 @@ export function resolveMode(c: ModeChoice): 'pipe' | RunMode {
   if (c.check && c.out !== undefined) throw usage('--check writes nothing; drop --out');
   if (c.out !== undefined && c.inPlace) throw usage('use either --out or --in-place, not both');
   if (!c.check && c.out === undefined && !c.inPlace) throw usage('expected --out <dir> or --in-place');
+  if (c.copyOtherFiles && c.out === undefined) throw usage('--copy-other-files goes with --out');
   if (c.annotations && (c.check || c.dryRun)) throw usage('--annotations goes with --out or --in-place, not with -, --check or --dry-run');
   if (c.annotations && !c.annotationsSpace) throw usage('--annotations needs --annotations-space stored|displayed');
   if (!c.annotations && c.annotationDetails) throw usage('--annotations-space, --coco, --coco-out and --yolo-kpt-shape go with --annotations');

@@ -14,6 +14,7 @@ import type { PixelMethod } from './pixels/index.js';
  *   losing disagreement) and was rewritten to 1;
  * - `copied`: already upright, copied byte-identical to the output;
  * - `unchanged`: already upright and written in place, so left untouched;
+ * - `mirrored`: not an image, copied byte for byte into `--out` (`--copy-other-files`);
  * - `skipped`: not an image (found by walking a directory, without an image extension);
  * - `existing`: skipped because its output exists and is not older (`--skip-existing`);
  * - `needs-fix`: `--check` only: some orientation place says other than 1;
@@ -21,7 +22,7 @@ import type { PixelMethod } from './pixels/index.js';
  *
  * With `--dry-run`, the action is what would happen; nothing is written.
  */
-export type Action = 'rotated' | 'converted' | 'metadata' | 'copied' | 'unchanged' | 'skipped' | 'existing' | 'needs-fix' | 'failed';
+export type Action = 'rotated' | 'converted' | 'metadata' | 'copied' | 'unchanged' | 'mirrored' | 'skipped' | 'existing' | 'needs-fix' | 'failed';
 
 /** The result of normalizing one file. */
 export interface FileResult {
@@ -70,6 +71,8 @@ export interface Summary {
   readonly upright: number;
   /** Not images, found by walking. */
   readonly skipped: number;
+  /** Not images, copied into `--out` (`--copy-other-files`). */
+  readonly mirrored: number;
   /** Outputs that already existed (`--skip-existing`). */
   readonly existing: number;
   /** `--check`: files whose orientation is not 1. */
@@ -103,7 +106,7 @@ export interface LabelCounts {
  * memory stays flat over huge runs.
  */
 export class Tally {
-  private readonly counts = { total: 0, rotated: 0, converted: 0, metadata: 0, upright: 0, skipped: 0, existing: 0, needsFix: 0, failed: 0 };
+  private readonly counts = { total: 0, rotated: 0, converted: 0, metadata: 0, mirrored: 0, upright: 0, skipped: 0, existing: 0, needsFix: 0, failed: 0 };
   private readonly methods = { lossless: 0, reencode: 0 };
   /** The failed results, in order. */
   readonly failures: FileResult[] = [];
@@ -127,6 +130,7 @@ export class Tally {
     else if (r.action === 'metadata') c.metadata++;
     else if (r.action === 'copied' || r.action === 'unchanged') c.upright++;
     else if (r.action === 'skipped') c.skipped++;
+    else if (r.action === 'mirrored') c.mirrored++;
     else if (r.action === 'existing') c.existing++;
     else if (r.action === 'needs-fix') {
       c.needsFix++;
@@ -200,7 +204,7 @@ export function plural(count: number, noun: string, plural = `${noun}s`): string
  */
 export function formatSummary(summary: Summary, failures: readonly FileResult[], dryRun = false): string[] {
   const seconds = (summary.elapsedMs / 1000).toFixed(2);
-  const images = summary.total - summary.skipped;
+  const images = summary.total - summary.skipped - summary.mirrored;
   if (images === 0 && summary.failed === 0) {
     const links = summary.skippedSymlinks ? `; ${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)` : '';
     return [`exif-fix: no images found${summary.skipped ? ` (${plural(summary.skipped, 'other file')} skipped)` : ''}${links}`];
@@ -211,6 +215,7 @@ export function formatSummary(summary: Summary, failures: readonly FileResult[],
   if (summary.metadata) parts.push(dryRun ? `would fix the metadata of ${summary.metadata}` : `${summary.metadata} metadata fixed`);
   if (summary.existing) parts.push(`${summary.existing} skipped (output exists)`);
   if (summary.skipped) parts.push(`${plural(summary.skipped, 'non-image')} skipped`);
+  if (summary.mirrored) parts.push(dryRun ? `would copy ${plural(summary.mirrored, 'other file')}` : `${plural(summary.mirrored, 'other file')} copied`);
   parts.push(dryRun ? `${summary.failed} would fail` : `${summary.failed} failed`);
   if (summary.skippedSymlinks) parts.push(`${plural(summary.skippedSymlinks, 'symbolic link')} skipped (use --follow-symlinks)`);
   const lines = [`exif-fix: ${dryRun ? 'dry run, nothing written: ' : ''}${parts.join(', ')} in ${seconds}s (${plural(images, 'image')}${how})`];

@@ -6,6 +6,7 @@
 import { closeSync, lstatSync, openSync, readSync } from 'node:fs';
 import { lstat, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
+import { LABEL_EXTENSION } from './annotations/locate.js';
 import { IMAGE_EXTENSIONS } from './containers/index.js';
 import { isJpeg } from './containers/jpeg-structure.js';
 import { assertInside, type PlannedFile } from './discover.js';
@@ -144,7 +145,7 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
   }
 
   // `--check` decodes no pixels, so the pixel limit (a guard for decoding) does not apply to it.
-  const options = { limitInputPixels: check ? 0 : settings.limitInputPixels, lossless: settings.lossless, failOn: settings.failOn, to: settings.to, headerOnly: check, pool: settings.pool };
+  const options = { limitInputPixels: check ? 0 : settings.limitInputPixels, lossless: settings.lossless, failOn: settings.failOn, to: settings.to, headerOnly: check, pool: settings.pool, memory: settings.memory };
   let job = await runJob(bytes, options);
   if (check && bytes.length < size && job.outcome === 'failed') {
     // A JPEG whose metadata runs past the head is read whole. Pixels are still never decoded.
@@ -156,7 +157,18 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
     job = await runJob(bytes, options);
   }
   if (job.outcome === 'unknown') {
-    if (file.walked && !IMAGE_EXTENSIONS.has(path.extname(file.source).toLowerCase())) return done(null, size, 'skipped', null, null, null);
+    if (file.walked && !IMAGE_EXTENSIONS.has(path.extname(file.source).toLowerCase())) {
+      if (!mirrorsOther(file, settings, inPlace)) return done(null, size, 'skipped', null, null, null);
+      if (settings.mode !== 'run') return done(null, size, 'mirrored', { width: 0, height: 0, bytes: size }, null, file.target);
+      try {
+        if (settings.outRoot !== undefined) await assertInside(settings.outRoot, targetPath);
+        await writeAtomic(targetPath, bytes);
+      } catch (error) {
+        const cause = (error as ExifFixError).cause ?? error;
+        return fail(withPrefix(refusalOf(cause, 'write'), `cannot write \`${file.target}\`: `));
+      }
+      return done(null, size, 'mirrored', { width: 0, height: 0, bytes: size }, null, file.target);
+    }
     return fail(job.error as Refusal);
   }
   // `--check` judges orientation from the header: a file the run would refuse for its pixels (a
@@ -169,6 +181,8 @@ export async function processFile(file: PlannedFile, settings: Settings): Promis
   const action: Action = upright ? (inPlace ? 'unchanged' : 'copied') : job.outcome === 'rotated' || job.outcome === 'converted' || job.outcome === 'metadata' ? job.outcome : 'failed';
   const data = upright ? bytes : (job.data as Uint8Array);
   const after = { width: job.outWidth, height: job.outHeight, bytes: data.length };
+  const labels = upright && inPlace ? undefined : settings.labelRefusals?.get(file.source);
+  if (labels !== undefined) return fail({ code: 'labels', reason: `its labels cannot be transformed, so neither is written: ${labels}` }, job, size);
   if (job.outcome === 'converted') {
     const keep = inPlace ? { mode, times, owner, copyXattrsFrom: sourcePath } : {};
     return convert(file, settings, job, size, data, after, sourcePath, targetPath, inPlace, keep, started);
@@ -240,6 +254,21 @@ async function exists(file: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/**
+ * Whether a file that is not an image is copied into `--out` (`copyOtherFiles`): labels, YAML,
+ * CSV, so the output is a complete dataset. Not in place, not in `--check`; and with
+ * `annotations`, not the label files of that format, which the label step writes (transformed)
+ * for the images it writes, so a label never arrives without its image.
+ */
+function mirrorsOther(file: PlannedFile, settings: Settings, inPlace: boolean): boolean {
+  if (!settings.copyOtherFiles || inPlace || settings.mode === 'check') return false;
+  const a = settings.annotations;
+  if (!a) return true;
+  const ext = path.extname(file.source).toLowerCase();
+  if (a.format === 'coco') return path.resolve(settings.cwd, file.source) !== path.resolve(settings.cwd, a.coco ?? '');
+  return ext !== LABEL_EXTENSION[a.format];
 }
 
 function withPrefix(refusal: Refusal, prefix: string): Refusal {

@@ -102,6 +102,13 @@ export interface AnnotationOptions {
    * @default false
    */
   readonly breakHardLinks?: boolean;
+  /**
+   * Locate, read and transform every label in memory, and write nothing: the check a run makes
+   * before writing any image, so that an image whose labels cannot be transformed is not written
+   * either (`api.ts`). The records say what would happen.
+   * @default false
+   */
+  readonly dryRun?: boolean;
 }
 
 /** One label file of an image. */
@@ -328,7 +335,7 @@ async function processOne(l: Located, options: AnnotationOptions, format: PerIma
     const text = bytes.toString('utf8');
     if (format === 'yolo') outcome = transformYolo(text, ctx, { kptShape: options.yoloKptShape });
     else if (format === 'voc') outcome = transformVoc(text, ctx);
-    else outcome = await transformLabelme(text, ctx, () => readFile(abs(l.result.output ?? l.result.input)));
+    else outcome = await transformLabelme(text, ctx, () => readFile(abs(options.dryRun ? l.result.input : (l.result.output ?? l.result.input))));
   } catch (error) {
     return fail(messageOf(error));
   }
@@ -337,7 +344,9 @@ async function processOne(l: Located, options: AnnotationOptions, format: PerIma
   if (inPlace && changed && isLink) return fail('is a symbolic link; not rewritten in place (use an output directory)');
   const kept: string[] = [];
   try {
-    if (!inPlace) await writeAtomic(abs(l.output), changed ? Buffer.from(outcome.text, 'utf8') : bytes);
+    if (options.dryRun) {
+      // Nothing is written in a dry run.
+    } else if (!inPlace) await writeAtomic(abs(l.output), changed ? Buffer.from(outcome.text, 'utf8') : bytes);
     else if (changed) kept.push(...(await writeAtomic(abs(l.output), Buffer.from(outcome.text, 'utf8'), inPlaceOptions(abs(l.label), stats, identity, options))).warnings);
   } catch (error) {
     return fail(messageOf(error));
@@ -439,7 +448,9 @@ async function transformCoco(images: readonly FileResult[], options: AnnotationO
   if (inPlace && changed && isLink) return everyone(`the COCO file \`${coco}\` is a symbolic link; not rewritten in place (give an output path)`);
   const kept: string[] = [];
   try {
-    if (!inPlace) await writeAtomic(path.resolve(cwd, cocoOut), changed ? Buffer.from(stringifyJson(file.value, file), 'utf8') : bytes);
+    if (options.dryRun) {
+      // Nothing is written in a dry run.
+    } else if (!inPlace) await writeAtomic(path.resolve(cwd, cocoOut), changed ? Buffer.from(stringifyJson(file.value, file), 'utf8') : bytes);
     else if (changed) {
       const w = await writeAtomic(path.resolve(cwd, cocoOut), Buffer.from(stringifyJson(file.value, file), 'utf8'), inPlaceOptions(path.resolve(cwd, coco), stats, identity, options));
       kept.push(...w.warnings.map((m) => `the COCO file \`${coco}\`: ${m}`));

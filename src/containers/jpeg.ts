@@ -6,7 +6,7 @@
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
 import { concat, startsWith } from '../bytes.js';
-import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, exifPlaces, rewriteExif } from '../metadata/exif.js';
 import { parseTiff, readExifOrientation, readIfd, TiffView } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
@@ -77,7 +77,7 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
       exif.push(tiff);
       try {
         const exif = readExifOrientation(tiff);
-        if (exif.orientation !== undefined) places.push({ source: 'exif', value: exif.orientation });
+        places.push(...exifPlaces(exif));
       } catch (error) {
         warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
       }

@@ -6,7 +6,7 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
-import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, exifPlaces, rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmp, patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
 import { decideOrientation, ORIENTATIONS, type Orientation } from '../orientation.js';
@@ -162,7 +162,7 @@ function readPng(bytes: Uint8Array, options: ReadOptions = {}): PngInfo {
       exif.push(tiff);
       try {
         const exif = readExifOrientation(tiff);
-        if (exif.orientation !== undefined) places.push({ source: carrier.kind === 'exif' ? 'exif' : 'exif-raw-profile', value: exif.orientation });
+        places.push(...exifPlaces(exif, carrier.kind === 'exif' ? 'exif' : 'exif-raw-profile'));
       } catch (error) {
         warnings.push(`EXIF in PNG ${chunk.type} chunk is unreadable (${(error as Error).message}); it is kept as it is`);
       }

@@ -7,7 +7,7 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError, ensure, printable } from '../errors.js';
-import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, exifPlaces, rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import { decideOrientation, type Orientation } from '../orientation.js';
@@ -78,7 +78,7 @@ function readWebp(bytes: Uint8Array): WebpInfo {
         const tiff = exifTiff(payload(bytes, chunk)).tiff;
         exif.push(tiff);
         const read = readExifOrientation(tiff);
-        if (read.orientation !== undefined) places.push({ source: 'exif', value: read.orientation });
+        places.push(...exifPlaces(read));
       } catch (error) {
         warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
       }

@@ -4,7 +4,8 @@
  * Synchronous and free of pixel work: thumbnails are transformed by the job before the container
  * writes (docs/ARCHITECTURE.md, "Layers").
  */
-import { patchExif, readExifOrientation } from './tiff.js';
+import type { OrientationPlace, OrientationSource } from '../orientation.js';
+import { patchExif, readExifOrientation, type ExifOrientationInfo } from './tiff.js';
 
 /**
  * The 6 bytes before the TIFF structure in a JPEG APP1 EXIF segment (EXIF 2.32 section 4.7.2),
@@ -35,6 +36,24 @@ export interface ExifRewrite {
   readonly maxLength?: number;
   /** Where the EXIF lives, for the warning when it is unreadable (e.g. "PNG eXIf chunk"). */
   readonly where?: string;
+}
+
+/**
+ * The orientation places of one EXIF structure, the same for every container: IFD0's value, and
+ * IFD1's (the thumbnail's, EXIF 2.32 section 4.6.2) when it says something else than IFD0, so
+ * that a file whose IFD0 says 1 but IFD1 says 6 (Panasonic FZ30, Sony DSC-P12) gets 1 written
+ * there too.
+ *
+ * @param exif - what `readExifOrientation` found.
+ * @param source - the place IFD0 counts as: `exif`, or `exif-raw-profile` in a PNG text chunk.
+ * @returns zero, one or two places.
+ */
+export function exifPlaces(exif: ExifOrientationInfo, source: Extract<OrientationSource, 'exif' | 'exif-raw-profile'> = 'exif'): OrientationPlace[] {
+  const places: OrientationPlace[] = [];
+  if (exif.orientation !== undefined) places.push({ source, value: exif.orientation });
+  const ifd1 = exif.thumbnailOrientation;
+  if (ifd1 !== undefined && ifd1 !== (exif.orientation ?? 1)) places.push({ source: 'exif-ifd1', value: ifd1 });
+  return places;
 }
 
 /**

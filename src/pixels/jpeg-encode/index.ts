@@ -234,9 +234,10 @@ function quantizeBlock(plane: Uint8Array, base: number, stride: number, w: Float
   const o = b * 64;
   let m0 = 0;
   let m1 = 0;
-  coef[o] = Math.floor(w[0] * div[0] + 0.5);
+  // Round half up without Math.floor, as jcdctmgr.c does: (int)(x + 16384.5) - 16384.
+  coef[o] = ((w[0] * div[0] + 16384.5) | 0) - 16384;
   for (let k = 1; k < 64; k++) {
-    const q = Math.floor(w[ZIGZAG[k]] * div[k] + 0.5);
+    const q = ((w[ZIGZAG[k]] * div[k] + 16384.5) | 0) - 16384;
     coef[o + k] = q;
     if (q !== 0) {
       if (k < 32) m0 |= 1 << (31 - k);
