@@ -306,4 +306,25 @@ describe('HEIF edge cases', () => {
     const differing = [...out].flatMap((b, i) => (b === bytes[i] ? [] : [i]));
     expect(differing).toEqual([at + '<tiff:Orientation>'.length]);
   });
+
+  it('applies the EXIF orientation of an AVIF without irot/imir, and writes 1 everywhere', async () => {
+    // avif_6 with its irot property renamed to 'free': pixels stored for 6, EXIF and XMP saying 6.
+    const bytes = Buffer.from(await readFile(fixture(SETS[0], 6)));
+    const at = bytes.indexOf('irot', 0, 'latin1');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('free', at, 'latin1');
+    expect(transformNames(bytes)).toEqual([]);
+    const file = path.join(dir, 'exif-only.avif');
+    await writeFile(file, bytes);
+    expect(readOrientation(bytes)?.orientation).toBe(6);
+    const result = await normalizeFile(file, path.join(dir, 'out.avif'));
+    expect(result.error).toBeNull();
+    expect(result.action).toBe('rotated');
+    const out = await readFile(path.join(dir, 'out.avif'));
+    expect(readOrientation(out)?.places.every((p) => p.value === 1)).toBe(true);
+    const got = await rgb(out);
+    const want = await rgb(await readFile(fixture(SETS[0], 1)));
+    expect([got.width, got.height]).toEqual([45, 29]);
+    expect(meanAbsoluteDifference(got.data, want.data)).toBeLessThan(3);
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * HEIF/AVIF: orientation lives in the `irot` (rotation) and `imir` (mirror) item properties of
  * the primary image (ISO/IEC 23008-12 sections 6.5.10 and 6.5.12), which decoders apply
- * (DESIGN.md section 2). The EXIF and XMP items are places too: when the file has irot/imir they
+ * (docs/DESIGN.md section 2). The EXIF and XMP items are places too: when the file has irot/imir they
  * win and the items are not applied on top (libheif#227; a disagreeing item gets a warning);
  * when it has neither, the EXIF orientation is applied, as its writers (Samsung phones,
  * libheif's own heif-enc) mean it (docs/HEIF-ORIENTATION.md). Either way every place says 1

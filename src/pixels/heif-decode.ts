@@ -1,6 +1,6 @@
 /**
  * Decoding HEIF pixels (HEVC-coded HEIC, and AVIF) with libheif's WebAssembly build, so that a
- * HEIC that needs new pixels can become a JPEG, PNG or WebP (`--to`; DESIGN.md section 6: sharp's
+ * HEIC that needs new pixels can become a JPEG, PNG or WebP (`--to`; docs/DESIGN.md section 6: sharp's
  * prebuilt libvips decodes AV1 only).
  *
  * Decoder choice: `libheif-js` (the emscripten build of libheif with libde265 and dav1d, LGPL-3.0,
@@ -222,7 +222,7 @@ async function decodeAvif(bytes: Uint8Array, info: HeifInfo): Promise<DecodedHei
   return decoded.appliedOrientation === 1 ? decoded : orient(decoded, decoded.appliedOrientation);
 }
 
-/** Applies `orientation` to raw pixels with sharp (DESIGN.md section 1). */
+/** Applies `orientation` to raw pixels with sharp (docs/DESIGN.md section 1). */
 async function orient(pixels: DecodedHeif, orientation: Orientation): Promise<DecodedHeif> {
   const { default: sharp } = await import('sharp');
   const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels, ...(pixels.depth === 'ushort' ? { depth: 'ushort' as const } : {}) };
