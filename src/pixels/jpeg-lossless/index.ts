@@ -208,7 +208,7 @@ function encodeTransformed(dec: DecodedJpeg, o: Orientation, backend: EncodeBack
       id: c.id, tq: c.tq,
       h: swap ? c.v : c.h, v: swap ? c.h : c.v,
       bw: swap ? c.bh : c.bw, bh: swap ? c.bw : c.bh,
-      src: c.coef, nz: c.nz, acFreq: c.acFreq, origin: m.origin, stepX: m.stepX, stepY: m.stepY,
+      src: c.coef, nz: c.nz, acFreq: c.acFreq, offsets: c.offsets, origin: m.origin, stepX: m.stepX, stepY: m.stepY,
     };
   });
   const quantTables = dec.quantTables.map((t) => (t && swap ? transposeTable(t) : t));

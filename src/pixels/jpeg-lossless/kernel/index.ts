@@ -72,9 +72,9 @@ const KIND: Record<ScanJob['kind'], number> = { seq: 0, dcFirst: 1, dcRefine: 2,
 const SCAN_OUT_POS = 13;
 const SCAN_STORE = 77;
 const SCAN_COMPS = 141;
-const SCAN_COMP_WORDS = 13;
+const SCAN_COMP_WORDS = 15;
 const ENC_COMPS = 4;
-const ENC_COMP_WORDS = 10;
+const ENC_COMP_WORDS = 11;
 /* HuffTable: look u16[512], fast_ac i32[512], maxcode i32[18], val_offset i32[18], values u8[256]. */
 const TABLE_BYTES = 3472;
 const PAGE = 65536;
@@ -167,7 +167,7 @@ export class LosslessKernel {
     new Uint8Array(x.memory.buffer, dataPtr, data.length).set(data);
     this.dirty = Math.max(this.dirty, this.top);
     const scans: ScanBackend = {
-      allocate: (sizes) => this.allocate(sizes),
+      allocate: (sizes, packable) => this.allocate(sizes, packable),
       decodeScan: (job, comps) => this.decodeScan(job, comps, dataPtr, data.length),
     };
     const encoder: EncodeBackend = {
@@ -182,24 +182,31 @@ export class LosslessKernel {
     return { scans, encoder, end };
   }
 
-  private allocate(sizes: ReadonlyArray<{ coef: number; nz: number; nzIn: number; acFreq: number }>): ComponentStorage[] {
+  private allocate(sizes: ReadonlyArray<{ coef: number; nz: number; nzIn: number; acFreq: number }>, packable: boolean): ComponentStorage[] {
+    // Packed storage (decode.ts DecodedComponent.offsets) for sequential input: at most the DC and
+    // 63 AC values per block after a reserved zero, of which a photo uses about a third; the pages
+    // never written are never touched.
+    const packed = packable && sizes.every((z) => z.nzIn === 0);
     const at = sizes.map((z) => ({
-      coef: this.alloc(2 * z.coef), nz: this.alloc(4 * z.nz), nzIn: this.alloc(4 * z.nzIn), acFreq: this.alloc(4 * z.acFreq),
+      coef: this.alloc(2 * (z.coef + (packed ? 1 : 0))), offsets: packed ? this.alloc(2 * z.nz) : 0,
+      nz: this.alloc(4 * z.nz), nzIn: this.alloc(4 * z.nzIn), acFreq: this.alloc(4 * z.acFreq),
     }));
     const x = this.exports();
     const buffer = x.memory.buffer;
-    // Sequential blocks are zeroed by the kernel as it decodes them (decodeScan zeroes the rest
-    // when a scan leaves some out); everything else here.
+    // Full sequential blocks are zeroed by the kernel as it decodes them (decodeScan zeroes the
+    // rest when a scan leaves some out); everything else here.
     sizes.forEach((z, i) => {
       if (z.nzIn !== 0) this.zero(at[i].coef, at[i].coef + 2 * z.coef);
-      this.zero(at[i].nz, at[i].acFreq + 4 * z.acFreq);
+      if (packed) this.zero(at[i].coef, at[i].coef + 2);
+      this.zero(packed ? at[i].offsets : at[i].nz, at[i].acFreq + 4 * z.acFreq);
     });
     this.dirty = Math.max(this.dirty, this.top);
     return sizes.map((z, i) => ({
-      coef: new Int16Array(buffer, at[i].coef, z.coef),
+      coef: new Int16Array(buffer, at[i].coef, z.coef + (packed ? 1 : 0)),
       nz: new Int32Array(buffer, at[i].nz, z.nz),
       nzIn: new Int32Array(buffer, at[i].nzIn, z.nzIn),
       acFreq: new Uint32Array(buffer, at[i].acFreq, z.acFreq),
+      ...(packed ? { offsets: new Uint32Array(buffer, at[i].offsets, z.nz / 2) } : {}),
     }));
   }
 
@@ -236,7 +243,7 @@ export class LosslessKernel {
     w.set(job.store, SCAN_STORE);
     job.comps.forEach((sc, i) => {
       const c = comps[sc.index];
-      if (job.kind === 'seq' && job.comps.length === 1 && (c.pw !== c.bw || c.ph !== c.bh)) {
+      if (job.kind === 'seq' && job.comps.length === 1 && (c.pw !== c.bw || c.ph !== c.bh) && !c.offsets) {
         // A non-interleaved sequential scan leaves the MCU padding blocks out (T.81 A.2.2).
         const p = this.pointer(c.coef);
         this.zero(p, p + 2 * c.coef.length);
@@ -257,6 +264,8 @@ export class LosslessKernel {
       w[o + 10] = c.sx;
       w[o + 11] = c.sy;
       w[o + 12] = 0;
+      w[o + 13] = c.offsets ? this.pointer(c.offsets) : 0;
+      w[o + 14] = 1;
     });
     this.check(x.kernel_decode_scan());
     return new Int32Array(x.memory.buffer, x.kernel_scan(), 3)[2];
@@ -270,7 +279,8 @@ export class LosslessKernel {
     r[2] = mcusX;
     r[3] = mcusY;
     comps.forEach((c, i) => {
-      r.set([this.pointer(c.src), this.pointer(c.nz), c.h, c.v, c.bw, c.bh, c.origin, c.stepX, c.stepY, tables[i]],
+      r.set([this.pointer(c.src), this.pointer(c.nz), c.h, c.v, c.bw, c.bh, c.origin, c.stepX, c.stepY, tables[i],
+        c.offsets ? this.pointer(c.offsets) : 0],
         ENC_COMPS + i * ENC_COMP_WORDS);
     });
     return r;
