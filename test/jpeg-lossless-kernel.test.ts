@@ -53,12 +53,13 @@ const SHARP_SAMPLES: Array<[string, () => Promise<Buffer>]> = [
 /**
  * Full storage from the kernel's packed storage (decode.ts DecodedComponent.offsets): each
  * block's DC, then its nonzero coefficients at their output zigzag positions (the storage index
- * within a block in the 'zigzag' and 'transposed' layouts).
+ * within a block in the 'zigzag' and 'transposed' layouts); blocks at offset 0 were not coded.
  */
 function unpack(coef: Int16Array, offsets: Uint32Array, nz: Int32Array): Int16Array {
   const full = new Int16Array(offsets.length * 64);
   for (let b = 0; b < offsets.length; b++) {
     let at = offsets[b];
+    if (at === 0) continue; // a block no scan coded (MCU padding of a non-interleaved scan)
     full[b * 64] = coef[at];
     for (let q = 1; q < 64; q++) {
       if ((nz[2 * b + (q >> 5)] >>> (31 - (q & 31))) & 1) full[b * 64 + q] = coef[++at];

@@ -67,7 +67,7 @@ export interface DecodedComponent {
    * Packed storage, which the WebAssembly kernel uses for sequential input in the 'zigzag' and
    * 'transposed' layouts (absent otherwise): block b's DC is `coef[offsets[b]]`, followed by its
    * nonzero AC coefficients in the order of its nonzero map bits (output zigzag order); blocks no
-   * scan coded point at `coef[0]`, a zero. Only the kernel's encoder reads it.
+   * scan coded have offset 0 (`coef[0]` is not a value). Only the kernel's encoder reads it.
    */
   readonly offsets?: Uint32Array;
   /** Quantization table (natural order) latched at the component's first scan. */

@@ -184,29 +184,29 @@ export class LosslessKernel {
 
   private allocate(sizes: ReadonlyArray<{ coef: number; nz: number; nzIn: number; acFreq: number }>, packable: boolean): ComponentStorage[] {
     // Packed storage (decode.ts DecodedComponent.offsets) for sequential input: at most the DC and
-    // 63 AC values per block after a reserved zero, of which a photo uses about a third; the pages
-    // never written are never touched.
+    // 63 AC values per block after a reserved entry (offset 0: a block no scan coded), of which a
+    // photo uses about a third; pages never written are never touched. The small arrays come
+    // first and the coefficients last, so that `dirty` can follow what was really written.
     const packed = packable && sizes.every((z) => z.nzIn === 0);
-    const at = sizes.map((z) => ({
-      coef: this.alloc(2 * (z.coef + (packed ? 1 : 0))), offsets: packed ? this.alloc(2 * z.nz) : 0,
-      nz: this.alloc(4 * z.nz), nzIn: this.alloc(4 * z.nzIn), acFreq: this.alloc(4 * z.acFreq),
+    const small = sizes.map((z) => ({
+      offsets: packed ? this.alloc(2 * z.nz) : 0, nz: this.alloc(4 * z.nz), nzIn: this.alloc(4 * z.nzIn), acFreq: this.alloc(4 * z.acFreq),
     }));
-    const x = this.exports();
-    const buffer = x.memory.buffer;
-    // Full sequential blocks are zeroed by the kernel as it decodes them (decodeScan zeroes the
-    // rest when a scan leaves some out); everything else here.
-    sizes.forEach((z, i) => {
-      if (z.nzIn !== 0) this.zero(at[i].coef, at[i].coef + 2 * z.coef);
-      if (packed) this.zero(at[i].coef, at[i].coef + 2);
-      this.zero(packed ? at[i].offsets : at[i].nz, at[i].acFreq + 4 * z.acFreq);
-    });
+    this.zero(small[0].offsets || small[0].nz, this.top);
     this.dirty = Math.max(this.dirty, this.top);
+    const coef = sizes.map((z) => this.alloc(2 * (z.coef + (packed ? 1 : 0))));
+    if (!packed) {
+      // Progressive: the scans add to what earlier ones stored. (Full sequential storage is not
+      // used by the transform; decodeScan zeroes it as needed.)
+      this.zero(coef[0], this.top);
+      this.dirty = Math.max(this.dirty, this.top);
+    }
+    const buffer = this.exports().memory.buffer;
     return sizes.map((z, i) => ({
-      coef: new Int16Array(buffer, at[i].coef, z.coef + (packed ? 1 : 0)),
-      nz: new Int32Array(buffer, at[i].nz, z.nz),
-      nzIn: new Int32Array(buffer, at[i].nzIn, z.nzIn),
-      acFreq: new Uint32Array(buffer, at[i].acFreq, z.acFreq),
-      ...(packed ? { offsets: new Uint32Array(buffer, at[i].offsets, z.nz / 2) } : {}),
+      coef: new Int16Array(buffer, coef[i], z.coef + (packed ? 1 : 0)),
+      nz: new Int32Array(buffer, small[i].nz, z.nz),
+      nzIn: new Int32Array(buffer, small[i].nzIn, z.nzIn),
+      acFreq: new Uint32Array(buffer, small[i].acFreq, z.acFreq),
+      ...(packed ? { offsets: new Uint32Array(buffer, small[i].offsets, z.nz / 2) } : {}),
     }));
   }
 
@@ -267,8 +267,16 @@ export class LosslessKernel {
       w[o + 13] = c.offsets ? this.pointer(c.offsets) : 0;
       w[o + 14] = 1;
     });
-    this.check(x.kernel_decode_scan());
-    return new Int32Array(x.memory.buffer, x.kernel_scan(), 3)[2];
+    const err = x.kernel_decode_scan();
+    // What the scan wrote, even when it failed: packed values end at `packed_at`; full storage
+    // was zeroed (progressive) or is zeroed block by block (sequential) within the dirty mark.
+    job.comps.forEach((sc, i) => {
+      const c = comps[sc.index];
+      if (c.offsets) this.dirty = Math.max(this.dirty, this.pointer(c.coef) + 2 * w[SCAN_COMPS + i * SCAN_COMP_WORDS + 14]);
+      else if (job.kind === 'seq') this.dirty = Math.max(this.dirty, this.pointer(c.coef) + 2 * c.coef.length);
+    });
+    this.check(err);
+    return w[2];
   }
 
   /** The kernel's EncScan record for a scan, as 32-bit words (pointers taken now). */
