@@ -50,14 +50,35 @@ const SHARP_SAMPLES: Array<[string, () => Promise<Buffer>]> = [
   ['4:2:0 baseline of an odd size (not iMCU-aligned)', () => sharpSample(45, 29, { quality: 90, chromaSubsampling: '4:2:0', progressive: false, optimiseCoding: false })],
 ];
 
-/** Decodes with the kernel; the result's arrays are copied out of the kernel's memory. */
+/**
+ * Full storage from the kernel's packed storage (decode.ts DecodedComponent.offsets): each
+ * block's DC, then its nonzero coefficients at their output zigzag positions (the storage index
+ * within a block in the 'zigzag' and 'transposed' layouts); blocks at offset 0 were not coded.
+ */
+function unpack(coef: Int16Array, offsets: Uint32Array, nz: Int32Array): Int16Array {
+  const full = new Int16Array(offsets.length * 64);
+  for (let b = 0; b < offsets.length; b++) {
+    let at = offsets[b];
+    if (at === 0) continue; // a block no scan coded (MCU padding of a non-interleaved scan)
+    full[b * 64] = coef[at];
+    for (let q = 1; q < 64; q++) {
+      if ((nz[2 * b + (q >> 5)] >>> (31 - (q & 31))) & 1) full[b * 64 + q] = coef[++at];
+    }
+  }
+  return full;
+}
+
+/** Decodes with the kernel; the result's arrays are copied out of the kernel's memory, packed storage unpacked. */
 function kernelDecode(kernel: LosslessKernel, jpeg: Uint8Array, layout: DecodeLayout): DecodedJpeg {
   const session = kernel.session(jpeg);
   try {
     const dec = decodeJpeg(jpeg, undefined, layout, session.scans);
     return {
       ...dec,
-      comps: dec.comps.map((c) => ({ ...c, coef: c.coef.slice(), nz: c.nz.slice(), nzIn: c.nzIn.slice(), acFreq: c.acFreq.slice() })),
+      comps: dec.comps.map((c) => ({
+        ...c, offsets: undefined, coef: c.offsets ? unpack(c.coef, c.offsets, c.nz) : c.coef.slice(),
+        nz: c.nz.slice(), nzIn: c.nzIn.slice(), acFreq: c.acFreq.slice(),
+      })),
     };
   } finally {
     session.end();
@@ -195,6 +216,22 @@ describe('one-pass encoding with the input\'s own Huffman tables', () => {
 });
 
 describe('LosslessKernel', () => {
+  it('stores sequential input packed for the transform, and progressive input in full', async () => {
+    const kernel = new LosslessKernel();
+    const layouts = (jpeg: Buffer): Array<boolean> => LAYOUTS.map((layout) => {
+      const session = kernel.session(jpeg);
+      try {
+        return decodeJpeg(jpeg, undefined, layout, session.scans).comps.every((c) => c.offsets !== undefined);
+      } finally {
+        session.end();
+      }
+    });
+    const sequential = await sharpSample(48, 32, { quality: 90, chromaSubsampling: '4:2:0', progressive: false, optimiseCoding: false });
+    const progressive = await sharpSample(48, 32, { quality: 90, chromaSubsampling: '4:2:0', progressive: true, optimiseCoding: true });
+    expect(layouts(sequential)).toEqual([false, true, true]);
+    expect(layouts(progressive)).toEqual([false, false, false]);
+  });
+
   it('loads the committed kernel.wasm (wasm.ts holds the same bytes; npm run kernel:check rebuilds both from kernel.c)', () => {
     const committed = readFileSync(path.join(root, 'src/pixels/jpeg-lossless/kernel/kernel.wasm'));
     expect(Buffer.from(KERNEL_WASM_BASE64, 'base64').equals(committed)).toBe(true);

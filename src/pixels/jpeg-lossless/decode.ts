@@ -63,6 +63,13 @@ export interface DecodedComponent {
    * that need correction bits without testing every coefficient of the band.
    */
   readonly nzIn: Int32Array;
+  /**
+   * Packed storage, which the WebAssembly kernel uses for sequential input in the 'zigzag' and
+   * 'transposed' layouts (absent otherwise): block b's DC is `coef[offsets[b]]`, followed by its
+   * nonzero AC coefficients in the order of its nonzero map bits (output zigzag order); blocks no
+   * scan coded have offset 0 (`coef[0]` is not a value). Only the kernel's encoder reads it.
+   */
+  readonly offsets?: Uint32Array;
   /** Quantization table (natural order) latched at the component's first scan. */
   quant: Uint16Array | undefined;
   /** Sequential input only: the Huffman tables its scan was coded with (else undefined). */
@@ -144,6 +151,8 @@ export interface ComponentStorage {
   readonly nz: Int32Array;
   readonly nzIn: Int32Array;
   readonly acFreq: Uint32Array;
+  /** Packed storage only (see {@link DecodedComponent.offsets}). */
+  readonly offsets?: Uint32Array;
 }
 
 /**
@@ -153,9 +162,11 @@ export interface ComponentStorage {
 export interface ScanBackend {
   /**
    * Allocates zeroed storage for every component at once, once per file, right after the frame
-   * header; sizes are element counts.
+   * header; sizes are element counts (of full storage).
+   * @param packable - true when the backend may return packed storage (sequential input in the
+   *   'zigzag' or 'transposed' layout, which only an encoder reads)
    */
-  allocate(sizes: ReadonlyArray<{ coef: number; nz: number; nzIn: number; acFreq: number }>): ComponentStorage[];
+  allocate(sizes: ReadonlyArray<{ coef: number; nz: number; nzIn: number; acFreq: number }>, packable: boolean): ComponentStorage[];
   /**
    * Decodes the entropy-coded data of one scan into the storage of `frame.comps`, exactly as the
    * reference does, and returns the byte offset of the marker that follows it.
@@ -230,7 +241,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (M.isSof(m)) {
       if (frame) throw corrupt('the file has more than one frame header');
       M.checkSofSupported(m);
-      frame = parseFrame(data, s, e, m, len, transposed, statistics && layout !== 'natural', backend);
+      frame = parseFrame(data, s, e, m, len, transposed, statistics && layout !== 'natural', layout !== 'natural', backend);
       onFrame?.(frame);
     } else if (m === M.DHT) {
       parseDht(data, s, e, dcTables, acTables);
@@ -272,7 +283,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
 }
 
 function parseFrame(data: Uint8Array, s: number, e: number, marker: number, fileLength: number, transposed: boolean,
-  stats: boolean, backend: ScanBackend | undefined): FrameState {
+  stats: boolean, packable: boolean, backend: ScanBackend | undefined): FrameState {
   if (e - s < 6) throw corrupt('the frame header is too short');
   const precision = data[s];
   const height = (data[s + 1] << 8) | data[s + 2];
@@ -327,7 +338,7 @@ function parseFrame(data: Uint8Array, s: number, e: number, marker: number, file
   const sizes = dims.map((d) => ({
     coef: d.pw * d.ph * 64, nz: d.pw * d.ph * 2, nzIn: progressive ? d.pw * d.ph * 2 : 0, acFreq: stats && !progressive ? 256 : 0,
   }));
-  const storage = backend ? backend.allocate(sizes) : sizes.map((z) => ({
+  const storage = backend ? backend.allocate(sizes, packable && !progressive) : sizes.map((z) => ({
     coef: new Int16Array(z.coef), nz: new Int32Array(z.nz), nzIn: new Int32Array(z.nzIn), acFreq: new Uint32Array(z.acFreq),
   }));
   const comps: DecodedComponent[] = raw.map((c, i) => ({

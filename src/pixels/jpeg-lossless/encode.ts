@@ -40,6 +40,8 @@ export interface EncodeComponent {
    * (decode.ts DecodedComponent.acFreq), or an empty array to have them counted here.
    */
   readonly acFreq: Uint32Array;
+  /** Packed storage of the kernel (decode.ts DecodedComponent.offsets); only the kernel's encoder reads it. */
+  readonly offsets?: Uint32Array;
   readonly origin: number;
   readonly stepX: number;
   readonly stepY: number;
@@ -387,6 +389,7 @@ function stuffBytes(raw: Uint8Array, n: number, out: Uint8Array, pos: number): n
 /** The JavaScript reference of {@link EncodeBackend}. */
 export const REFERENCE_ENCODER: EncodeBackend = {
   countDc(scan, freq) {
+    if (scan.comps.some((c) => c.offsets)) throw new Error('the reference encoder does not read the kernel\'s packed storage');
     countDc(blockList(scan.comps, scan.interleaved, scan.mcusX, scan.mcusY), scan.comps.map((c) => c.src), scan.tables, freq);
   },
   countAc,

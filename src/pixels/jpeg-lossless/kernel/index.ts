@@ -72,9 +72,9 @@ const KIND: Record<ScanJob['kind'], number> = { seq: 0, dcFirst: 1, dcRefine: 2,
 const SCAN_OUT_POS = 13;
 const SCAN_STORE = 77;
 const SCAN_COMPS = 141;
-const SCAN_COMP_WORDS = 13;
+const SCAN_COMP_WORDS = 15;
 const ENC_COMPS = 4;
-const ENC_COMP_WORDS = 10;
+const ENC_COMP_WORDS = 11;
 /* HuffTable: look u16[512], fast_ac i32[512], maxcode i32[18], val_offset i32[18], values u8[256]. */
 const TABLE_BYTES = 3472;
 const PAGE = 65536;
@@ -167,7 +167,7 @@ export class LosslessKernel {
     new Uint8Array(x.memory.buffer, dataPtr, data.length).set(data);
     this.dirty = Math.max(this.dirty, this.top);
     const scans: ScanBackend = {
-      allocate: (sizes) => this.allocate(sizes),
+      allocate: (sizes, packable) => this.allocate(sizes, packable),
       decodeScan: (job, comps) => this.decodeScan(job, comps, dataPtr, data.length),
     };
     const encoder: EncodeBackend = {
@@ -182,24 +182,31 @@ export class LosslessKernel {
     return { scans, encoder, end };
   }
 
-  private allocate(sizes: ReadonlyArray<{ coef: number; nz: number; nzIn: number; acFreq: number }>): ComponentStorage[] {
-    const at = sizes.map((z) => ({
-      coef: this.alloc(2 * z.coef), nz: this.alloc(4 * z.nz), nzIn: this.alloc(4 * z.nzIn), acFreq: this.alloc(4 * z.acFreq),
+  private allocate(sizes: ReadonlyArray<{ coef: number; nz: number; nzIn: number; acFreq: number }>, packable: boolean): ComponentStorage[] {
+    // Packed storage (decode.ts DecodedComponent.offsets) for sequential input: at most the DC and
+    // 63 AC values per block after a reserved entry (offset 0: a block no scan coded), of which a
+    // photo uses about a third; pages never written are never touched. The small arrays come
+    // first and the coefficients last, so that `dirty` can follow what was really written.
+    const packed = packable && sizes.every((z) => z.nzIn === 0);
+    const small = sizes.map((z) => ({
+      offsets: packed ? this.alloc(2 * z.nz) : 0, nz: this.alloc(4 * z.nz), nzIn: this.alloc(4 * z.nzIn), acFreq: this.alloc(4 * z.acFreq),
     }));
-    const x = this.exports();
-    const buffer = x.memory.buffer;
-    // Sequential blocks are zeroed by the kernel as it decodes them (decodeScan zeroes the rest
-    // when a scan leaves some out); everything else here.
-    sizes.forEach((z, i) => {
-      if (z.nzIn !== 0) this.zero(at[i].coef, at[i].coef + 2 * z.coef);
-      this.zero(at[i].nz, at[i].acFreq + 4 * z.acFreq);
-    });
+    this.zero(small[0].offsets || small[0].nz, this.top);
     this.dirty = Math.max(this.dirty, this.top);
+    const coef = sizes.map((z) => this.alloc(2 * (z.coef + (packed ? 1 : 0))));
+    if (!packed) {
+      // Progressive: the scans add to what earlier ones stored. (Full sequential storage is not
+      // used by the transform; decodeScan zeroes it as needed.)
+      this.zero(coef[0], this.top);
+      this.dirty = Math.max(this.dirty, this.top);
+    }
+    const buffer = this.exports().memory.buffer;
     return sizes.map((z, i) => ({
-      coef: new Int16Array(buffer, at[i].coef, z.coef),
-      nz: new Int32Array(buffer, at[i].nz, z.nz),
-      nzIn: new Int32Array(buffer, at[i].nzIn, z.nzIn),
-      acFreq: new Uint32Array(buffer, at[i].acFreq, z.acFreq),
+      coef: new Int16Array(buffer, coef[i], z.coef + (packed ? 1 : 0)),
+      nz: new Int32Array(buffer, small[i].nz, z.nz),
+      nzIn: new Int32Array(buffer, small[i].nzIn, z.nzIn),
+      acFreq: new Uint32Array(buffer, small[i].acFreq, z.acFreq),
+      ...(packed ? { offsets: new Uint32Array(buffer, small[i].offsets, z.nz / 2) } : {}),
     }));
   }
 
@@ -236,7 +243,7 @@ export class LosslessKernel {
     w.set(job.store, SCAN_STORE);
     job.comps.forEach((sc, i) => {
       const c = comps[sc.index];
-      if (job.kind === 'seq' && job.comps.length === 1 && (c.pw !== c.bw || c.ph !== c.bh)) {
+      if (job.kind === 'seq' && job.comps.length === 1 && (c.pw !== c.bw || c.ph !== c.bh) && !c.offsets) {
         // A non-interleaved sequential scan leaves the MCU padding blocks out (T.81 A.2.2).
         const p = this.pointer(c.coef);
         this.zero(p, p + 2 * c.coef.length);
@@ -257,9 +264,19 @@ export class LosslessKernel {
       w[o + 10] = c.sx;
       w[o + 11] = c.sy;
       w[o + 12] = 0;
+      w[o + 13] = c.offsets ? this.pointer(c.offsets) : 0;
+      w[o + 14] = 1;
     });
-    this.check(x.kernel_decode_scan());
-    return new Int32Array(x.memory.buffer, x.kernel_scan(), 3)[2];
+    const err = x.kernel_decode_scan();
+    // What the scan wrote, even when it failed: packed values end at `packed_at`; full storage
+    // was zeroed (progressive) or is zeroed block by block (sequential) within the dirty mark.
+    job.comps.forEach((sc, i) => {
+      const c = comps[sc.index];
+      if (c.offsets) this.dirty = Math.max(this.dirty, this.pointer(c.coef) + 2 * w[SCAN_COMPS + i * SCAN_COMP_WORDS + 14]);
+      else if (job.kind === 'seq') this.dirty = Math.max(this.dirty, this.pointer(c.coef) + 2 * c.coef.length);
+    });
+    this.check(err);
+    return w[2];
   }
 
   /** The kernel's EncScan record for a scan, as 32-bit words (pointers taken now). */
@@ -270,7 +287,8 @@ export class LosslessKernel {
     r[2] = mcusX;
     r[3] = mcusY;
     comps.forEach((c, i) => {
-      r.set([this.pointer(c.src), this.pointer(c.nz), c.h, c.v, c.bw, c.bh, c.origin, c.stepX, c.stepY, tables[i]],
+      r.set([this.pointer(c.src), this.pointer(c.nz), c.h, c.v, c.bw, c.bh, c.origin, c.stepX, c.stepY, tables[i],
+        c.offsets ? this.pointer(c.offsets) : 0],
         ENC_COMPS + i * ENC_COMP_WORDS);
     });
     return r;

@@ -82,6 +82,8 @@ typedef struct {
   i32 ac;       /* table index 4-7, or -1 */
   i32 h, v, bw, bh, sx, sy;
   i32 pred;
+  i32 offsets;    /* packed storage (see decode_block): address of u32 offset per block, or 0 */
+  i32 packed_at;  /* packed storage: next free i16 index in `coef` */
 } ScanComp;
 
 enum { KIND_SEQ = 0, KIND_DC_FIRST = 1, KIND_DC_REFINE = 2, KIND_AC_FIRST = 3, KIND_AC_REFINE = 4 };
@@ -269,27 +271,37 @@ static i32 restart(Reader *r, i32 expected) {
   } while (0)
 
 static u8 cat_scratch[64];
+static i16 scratch_block[64];
 
 /*
  * One whole sequential block (bitreader.ts decodeBlock): DC difference, AC symbols up to EOB,
- * the nonzero map, and with `stats` the output AC symbol statistics. The block at `coef` is
- * zeroed first, with plain stores: as a memset it would become a memory.fill, which V8 runs as
- * a call out of the module (about a tenth of the whole transform, measured).
+ * the nonzero map, and with `stats` the output AC symbol statistics.
+ *
+ * Full storage (`packed_len` NULL): the 64 coefficients at `coef`, zeroed first with plain
+ * stores (as a memset it would become a memory.fill, which V8 runs as a call out of the module:
+ * about a tenth of the whole transform, measured).
+ * Packed storage (the kernel's own layout for sequential input): `coef` receives the DC, then
+ * the nonzero AC coefficients in output zigzag order (the order of the nonzero map's bits), and
+ * `*packed_len` their count; about a third of the memory of full storage for a photo, written
+ * in decoding order (no zeroing, no strided writes for the transposed orientations 5-8).
  * Returns E_OK or an error; the predictor is updated in place.
  */
-__attribute__((no_builtin("memset")))
-static i32 decode_block(Reader *r, const HuffTable *dc, const HuffTable *ac, i16 *coef, i32 *pred, i32 *nz,
-                        const i32 *out_pos, const i32 *store, i32 stats, u32 *freq) {
+__attribute__((no_builtin("memset"), always_inline))
+static inline i32 decode_block(Reader *r, const HuffTable *dc, const HuffTable *ac, i16 *coef, i32 *pred, i32 *nz,
+                               const i32 *out_pos, const i32 *store, i32 stats, u32 *freq, i32 *packed_len) {
   const u8 *data = r->data;
   u64 buf = r->buf;
   i32 cnt = r->cnt;
   u32 pos = r->pos;
   u32 next_ff = r->next_ff;
+  if (!packed_len) {
 #ifdef KERNEL_SIMD
-  for (i32 i = 0; i < 64; i += 8) wasm_v128_store(coef + i, wasm_i64x2_const(0, 0));
+    for (i32 i = 0; i < 64; i += 8) wasm_v128_store(coef + i, wasm_i64x2_const(0, 0));
 #else
-  for (i32 i = 0; i < 64; i++) coef[i] = 0;
+    for (i32 i = 0; i < 64; i++) coef[i] = 0;
 #endif
+  }
+  i16 *scratch = scratch_block;
   REFILL();
   i32 s;
   u32 e = dc->look[(u32)(buf >> (cnt - LOOK_BITS)) & LOOK_MASK];
@@ -354,8 +366,8 @@ static i32 decode_block(Reader *r, const HuffTable *dc, const HuffTable *ac, i16
       value = extend(v, s);
     }
     if (UNLIKELY(k > 63)) return E_AC_RUN_BLOCK;
-    coef[store[k]] = (i16)value;
     i32 q = out_pos[k];
+    if (packed_len) scratch[q] = (i16)value; else coef[store[k]] = (i16)value;
     if (q < 32) lo |= 1u << (31 - q); else hi |= 1u << (63 - q);
     if (stats == STATS_SAME_ORDER) {
       freq[rs]++;
@@ -370,6 +382,16 @@ static i32 decode_block(Reader *r, const HuffTable *dc, const HuffTable *ac, i16
   r->next_ff = next_ff;
   nz[0] = (i32)lo;
   nz[1] = (i32)hi;
+  if (packed_len) {
+    i32 n = 1;
+    u64 m = ((u64)lo << 32) | hi;
+    while (m != 0) {
+      i32 q = __builtin_clzll(m);
+      m ^= 1ull << (63 - q);
+      coef[n++] = scratch[q];
+    }
+    *packed_len = n;
+  }
   if (stats == STATS_SAME_ORDER) {
     if (zrl_at > last) freq[0xf0] -= (u32)trailing;
     if (last < 63) freq[0]++;
@@ -399,8 +421,17 @@ static inline i32 scan_block(Reader *r, ScanComp *sc, i32 b, i32 real) {
   switch (scan.kind) {
     case KIND_SEQ: {
       u32 *freq = (u32 *)(uintptr_t)sc->freq;
+      i32 stats = real && freq ? scan.stats : STATS_NONE;
+      if (sc->offsets) {
+        i32 n, err;
+        ((u32 *)(uintptr_t)sc->offsets)[b] = (u32)sc->packed_at;
+        err = decode_block(r, &tables[sc->dc], &tables[sc->ac], COEF(sc) + (u32)sc->packed_at, &sc->pred,
+                           NZ(sc) + (u32)b * 2, scan.out_pos, scan.store, stats, freq, &n);
+        sc->packed_at += n;
+        return err;
+      }
       return decode_block(r, &tables[sc->dc], &tables[sc->ac], coef, &sc->pred, NZ(sc) + (u32)b * 2, scan.out_pos,
-                          scan.store, real && freq ? scan.stats : STATS_NONE, freq);
+                          scan.store, stats, freq, 0);
     }
     case KIND_DC_FIRST: {
       i32 s0 = decode_symbol(r, &tables[sc->dc]);
@@ -656,6 +687,7 @@ typedef struct {
   i32 h, v, bw, bh;
   i32 origin, step_x, step_y;
   i32 table;    /* Huffman table 0 or 1 */
+  i32 offsets;  /* packed storage: address of the u32 offset of each block in `src`, or 0 */
 } EncComp;
 
 typedef struct {
@@ -684,7 +716,7 @@ EXPORT(kernel_flip) i32 *kernel_flip(void) { return flip; }
 static inline i32 nbits(i32 a) { return a == 0 ? 0 : 32 - __builtin_clz((u32)a); }
 
 /*
- * Calls BODY with `base` (coefficient offset, -1 for a dummy block) and `ci` for every block
+ * Calls BODY with `blk` (storage index), `base` (coefficient offset, -1 for a dummy block) and `ci` for every block
  * of the scan `enc` in coding order (encode.ts blockList, T.81 A.2).
  */
 #define FOR_EACH_BLOCK(BODY)                                                          \
@@ -695,7 +727,9 @@ static inline i32 nbits(i32 a) { return a == 0 ? 0 : 32 - __builtin_clz((u32)a);
     for (i32 y = 0; y < c->bh; y++) {                                                 \
       i32 b = c->origin + y * c->step_y;                                              \
       for (i32 x = 0; x < c->bw; x++, b += c->step_x) {                               \
-        const i32 base = b * 64;                                                      \
+        const i32 blk = b;                                                            \
+        const i32 base = c->offsets ? (i32)((const u32 *)(uintptr_t)c->offsets)[b] : b * 64; \
+        (void)blk;                                                                    \
         BODY                                                                          \
       }                                                                               \
     }                                                                                 \
@@ -708,8 +742,10 @@ static inline i32 nbits(i32 a) { return a == 0 ? 0 : 32 - __builtin_clz((u32)a);
             i32 y = my * c->v + yy;                                                   \
             for (i32 xx = 0; xx < c->h; xx++) {                                       \
               i32 x = mx * c->h + xx;                                                 \
-              const i32 base = x < c->bw && y < c->bh                                 \
-                ? (c->origin + x * c->step_x + y * c->step_y) * 64 : -1;              \
+              const i32 blk = c->origin + x * c->step_x + y * c->step_y;              \
+              const i32 base = !(x < c->bw && y < c->bh) ? -1                          \
+                : c->offsets ? (i32)((const u32 *)(uintptr_t)c->offsets)[blk] : blk * 64; \
+              (void)blk;                                                              \
               BODY                                                                    \
             }                                                                         \
           }                                                                           \
@@ -821,13 +857,17 @@ EXPORT(kernel_emit_scan) i32 kernel_emit_scan(u8 *out0) {
       i32 ds = nbits((diff ^ dneg) - dneg);
       i32 didx = tdc | ds;
       PUT(((u32)codes[didx] << ds) | ((u32)(diff + dneg) & ((1u << ds) - 1)), lengths[didx] + ds);
-      const u32 *nz = (const u32 *)(uintptr_t)c->nz + (u32)base / 32;
+      const u32 *nz = (const u32 *)(uintptr_t)c->nz + (u32)blk * 2;
       u64 m = ((u64)nz[0] << 32) | nz[1];
       i32 prev = 0;
+      /* Full storage: coefficient q at src[q]; packed: the nonzero ones in order after the DC. */
+      const i32 packed = c->offsets != 0;
+      i32 at = 0;
       while (m != 0) {
         i32 q = __builtin_clzll(m);
         m ^= 1ull << (63 - q);
-        i32 v = src[q];
+        at = packed ? at + 1 : q;
+        i32 v = src[at];
         if (v == 0) continue;
         i32 run = q - prev - 1;
         prev = q;
