@@ -71,8 +71,8 @@ async function thumbnail(file: string, orientation: Orientation, size: number): 
     const { data, info } = await (hasAlpha ? fitted.png() : fitted.jpeg({ quality: 80 })).toBuffer({ resolveWithObject: true });
     return { uri: `data:image/${info.format === 'png' ? 'png' : 'jpeg'};base64,${data.toString('base64')}`, width: info.width, height: info.height };
   } catch (error) {
-    const message = (error as Error).message.split('\n')[0] ?? '';
-    return { missing: `cannot be previewed (${message.replace(/^Input file /, '')})` };
+    const message = ((error as Error).message.split('\n')[0] ?? '').replaceAll(file, path.basename(file)).replace(/^Input file /, '');
+    return { missing: /heif|heic/i.test(message) || /\.(heic|heif|hif)$/i.test(file) ? `the stored image cannot be previewed (sharp cannot decode HEVC-coded HEIF: ${message})` : `the stored image cannot be previewed (${message})` };
   }
 }
 
@@ -118,7 +118,7 @@ function row(r: FileResult, pair: Pair | undefined, mode: ReportMode): string {
   const e = escapeHtml;
   const output = r.output !== null && r.output !== r.input ? `<div class="out">${would ? 'would write' : 'written to'} ${e(r.output)}</div>` : '';
   const places = r.places.length ? r.places.map((p) => `${p.value} (${p.source})`).join(', ') : 'none found';
-  const orientation = `<div>${r.orientation}${r.source ? ` from ${e(r.source)}` : ''}</div><div class="small">places: ${e(places)}</div><div class="small">${e(r.transform)}</div>`;
+  const orientation = `<div>${r.orientation}${r.source ? ` from ${e(r.source)}` : ''}</div><div class="small">places: ${e(places)}</div>${r.transform === 'none' ? '' : `<div class="small">${e(r.transform)}</div>`}`;
   const sizes = r.before && r.before.width ? `<div class="small">${r.before.width}×${r.before.height}${r.after ? ` → ${r.after.width}×${r.after.height}` : ''} px</div>` : '';
   const pixels = r.method ? `<div>${e(r.method === 'lossless' ? 'lossless' : 're-encoded')}</div>` : '';
   const reason = r.methodReason ? `<div class="small">${e(r.methodReason)}</div>` : '';
@@ -129,7 +129,7 @@ function row(r: FileResult, pair: Pair | undefined, mode: ReportMode): string {
     + `<td class="name">${e(r.input)}${output}${sizes}</td>`
     + `<td class="thumb stored">${figure(pair?.stored, `${r.input} as stored`)}</td>`
     + `<td class="thumb now" title="${nowLabel}">${figure(pair?.now, `${r.input} ${nowLabel}`)}</td>`
-    + `<td>${orientation}</td><td class="action">${e(r.action)}</td><td>${pixels}${reason}</td><td>${problem}${warnings}</td></tr>`;
+    + `<td>${orientation}</td><td class="action">${e(r.action)}</td><td class="pixels">${pixels}${reason}</td><td class="problem">${problem}${warnings}</td></tr>`;
 }
 
 const STYLE = `
@@ -142,7 +142,9 @@ table.counts td,table.counts th{padding:.2em .8em;border:1px solid #ddd;text-ali
 table.files{width:100%;margin-top:1em}
 table.files th{background:#f0f0f0;text-align:left;position:sticky;top:0}
 table.files td,table.files th{border-bottom:1px solid #ddd;padding:.4em .5em;vertical-align:top}
-td.name{word-break:break-all;max-width:22em}
+td.name{min-width:14em;max-width:24em;overflow-wrap:anywhere}
+td.pixels{min-width:10em;max-width:20em}
+td.problem{min-width:14em}
 td.thumb{width:170px;text-align:center}
 td.thumb img{display:block;margin:0 auto;background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}
 .none{width:160px;min-height:3em;border:1px dashed #bbb;color:#777;font-size:.85em;padding:.4em;box-sizing:border-box}
