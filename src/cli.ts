@@ -152,7 +152,7 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
     const fix = (to?: string) => lib.fixCommand({ to, paths, filesFrom: o.filesFrom, nul: o.null, followSymlinks: o.followSymlinks, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, shard: o.shard, ignore: o.ignore, lossless: o.lossless, failOn: o.failOn, limitInputPixels: o.limitInputPixels === lib.DEFAULT_LIMIT_INPUT_PIXELS ? undefined : o.limitInputPixels });
     const reporters: Reporter[] = [o.json ? ndjsonReporter(io.stdout, mode) : o.reporter === 'github' ? githubReporter(io.stdout, io.stderr, mode, (r) => fix(o.to ?? (r.format === 'heif' ? 'jpeg' : undefined))) : humanReporter(io.stdout, io.stderr, { mode, quiet: o.quiet, verbose: o.verbose })];
     if (report) reporters.push(ndjsonReporter(report, mode));
-    if (html) reporters.push((await import('./reporters/html.js')).htmlReporter(html, { mode }));
+    if (html) reporters.push((await import('./reporters/html.js')).htmlReporter(html, { mode, concurrency: o.concurrency }));
     const tally = new lib.Tally();
     const started = performance.now();
     const callbacks = { onPlan: (total: number, info: { skippedSymlinks: number }) => ((tally.skippedSymlinks = info.skippedSymlinks), reporters.forEach((r) => r.plan?.(total))), onResult: (r: import('./report.js').FileResult) => (tally.add(r), reporters.forEach((x) => x.file(r))) };

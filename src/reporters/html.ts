@@ -168,11 +168,9 @@ ul.warnings{margin:.3em 0;padding-left:1.2em;color:#8a5a00}
 export function htmlReporter(stream: NodeJS.WritableStream, options: HtmlOptions): Reporter {
   const { mode, cwd = process.cwd(), maxThumbnails = 500, maxRows = 10_000, thumbnailSize = 160 } = options;
   const rows: FileResult[] = [];
-  const failures: FileResult[] = [];
   let unlisted = 0;
   return {
     file(r: FileResult) {
-      if (r.action === 'failed') failures.push(r);
       if (!LISTED.has(r.action)) return;
       if (rows.length < maxRows) rows.push(r);
       else unlisted++;
@@ -181,6 +179,7 @@ export function htmlReporter(stream: NodeJS.WritableStream, options: HtmlOptions
       const limit = pLimit(options.concurrency ?? os.availableParallelism());
       const pairs = await Promise.all(rows.map((r, i) => (i < maxThumbnails ? limit(() => thumbnails(r, mode, cwd, thumbnailSize)) : Promise.resolve(undefined))));
       const s = end.summary;
+      const failures = end.tally.failures;
       const lines = mode === 'check' ? formatCheckSummary(s, failures, end.fix) : formatSummary(s, failures, mode === 'dry-run');
       const counts: [string, number][] = mode === 'check'
         ? [['files', s.total], ['not upright', s.needsFix], ['failed', s.failed], ['skipped', s.skipped]]
