@@ -58,22 +58,31 @@ export function escapeHtml(text: string): string {
 /** A thumbnail as a `data:` URI, or why there is none. */
 type Thumbnail = { readonly uri: string; readonly width: number; readonly height: number; readonly note?: string } | { readonly missing: string };
 
+/** An image read once and fitted inside the thumbnail box, as lossless PNG bytes, or why it cannot be read. */
+type Small = { readonly png: Buffer } | { readonly missing: string };
+
 /**
- * A thumbnail of `file`: its stored pixels (sharp does not apply EXIF orientation unless asked),
- * then `orientation` applied, fitted inside `size` x `size` pixels; PNG when the image has alpha,
- * else JPEG. Never throws: an image sharp cannot decode (e.g. HEVC-coded HEIC) gives `missing`.
+ * Reads `file` once and fits its stored pixels inside `size` x `size` pixels (sharp does not
+ * apply EXIF orientation unless asked, so these are the pixels as stored; the box is square, so
+ * any orientation applied afterwards fits it too). Never throws: an image sharp cannot decode
+ * (e.g. HEVC-coded HEIC) gives `missing`.
  */
-async function thumbnail(file: string, orientation: Orientation, size: number): Promise<Thumbnail> {
+async function small(file: string, size: number): Promise<Small> {
   try {
-    const image = applyOrientation(sharp(file, { failOn: 'none', sequentialRead: true }), orientation);
-    const fitted = sharp(await image.toBuffer()).resize(size, size, { fit: 'inside' });
-    const { hasAlpha } = await fitted.metadata();
-    const { data, info } = await (hasAlpha ? fitted.png() : fitted.jpeg({ quality: 80 })).toBuffer({ resolveWithObject: true });
-    return { uri: `data:image/${info.format === 'png' ? 'png' : 'jpeg'};base64,${data.toString('base64')}`, width: info.width, height: info.height };
+    return { png: await sharp(file, { failOn: 'none' }).resize(size, size, { fit: 'inside' }).png({ compressionLevel: 1 }).toBuffer() };
   } catch (error) {
     const message = ((error as Error).message.split('\n')[0] ?? '').replaceAll(file, path.basename(file)).replace(/^Input file /, '');
     return { missing: /heif|heic/i.test(message) || /\.(heic|heif|hif)$/i.test(file) ? `the stored image cannot be previewed (sharp cannot decode HEVC-coded HEIF: ${message})` : `the stored image cannot be previewed (${message})` };
   }
+}
+
+/** The thumbnail of `image` with `orientation` applied: PNG when it has alpha, else JPEG, as a `data:` URI. */
+async function thumbnail(image: Small, orientation: Orientation): Promise<Thumbnail> {
+  if ('missing' in image) return image;
+  const oriented = applyOrientation(sharp(image.png), orientation);
+  const { hasAlpha } = await sharp(image.png).metadata();
+  const { data, info } = await (hasAlpha ? oriented.png() : oriented.jpeg({ quality: 80 })).toBuffer({ resolveWithObject: true });
+  return { uri: `data:image/${hasAlpha ? 'png' : 'jpeg'};base64,${data.toString('base64')}`, width: info.width, height: info.height };
 }
 
 /** The two thumbnails of a row. */
@@ -83,7 +92,7 @@ interface Pair {
 }
 
 /**
- * Makes both thumbnails of one result.
+ * Makes both thumbnails of one result, reading each file once.
  * - dry run and check: stored = the input, "would be" = the input with its orientation applied;
  * - a run: stored = the input and now = the output; when the input was rewritten in place (or
  *   removed for a converted file), the stored view is rebuilt from the output by undoing the
@@ -92,15 +101,18 @@ interface Pair {
  */
 async function thumbnails(r: FileResult, mode: ReportMode, cwd: string, size: number): Promise<Pair> {
   const input = path.resolve(cwd, r.input);
-  const none: Thumbnail = { missing: 'nothing written' };
-  if (r.action === 'failed') return { stored: await thumbnail(input, 1, size), now: none };
-  if (mode !== 'run' || r.output === null) return { stored: await thumbnail(input, 1, size), now: await thumbnail(input, r.orientation, size) };
+  if (r.action === 'failed') return { stored: await thumbnail(await small(input, size), 1), now: { missing: 'nothing written' } };
+  if (mode !== 'run' || r.output === null) {
+    const stored = await small(input, size);
+    return { stored: await thumbnail(stored, 1), now: await thumbnail(stored, r.orientation) };
+  }
   const output = path.resolve(cwd, r.output);
-  const now = await thumbnail(output, 1, size);
+  const written = await small(output, size);
+  const now = await thumbnail(written, 1);
   // In place, the input is now the output (or, converted, it was removed): rebuild its view.
   const replaced = output === input || !(await access(input).then(() => true, () => false));
-  if (!replaced) return { stored: await thumbnail(input, 1, size), now };
-  const rebuilt = await thumbnail(output, INVERSE[r.orientation], size);
+  if (!replaced) return { stored: await thumbnail(await small(input, size), 1), now };
+  const rebuilt = await thumbnail(written, INVERSE[r.orientation]);
   return { stored: 'uri' in rebuilt ? { ...rebuilt, note: 'rebuilt from the output: the input was replaced in place' } : rebuilt, now };
 }
 
