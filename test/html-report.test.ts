@@ -122,6 +122,7 @@ describe('--html report', () => {
     expect(counts(html)).toMatchObject({ files: 6, 'would rotate': 4, failed: 1 });
     const rotated = rows(html).filter((r) => r.action === 'rotated');
     expect(rotated).toHaveLength(4);
+    expect(rows(html).find((r) => r.action === 'failed')!.html).toContain('nothing would be written');
     for (const r of rotated) {
       const d = await distanceFromUpright(r.now!);
       expect(d.upright * 3, r.input).toBeLessThan(d.turned);

@@ -101,7 +101,7 @@ interface Pair {
  */
 async function thumbnails(r: FileResult, mode: ReportMode, cwd: string, size: number): Promise<Pair> {
   const input = path.resolve(cwd, r.input);
-  if (r.action === 'failed') return { stored: await thumbnail(await small(input, size), 1), now: { missing: 'nothing written' } };
+  if (r.action === 'failed') return { stored: await thumbnail(await small(input, size), 1), now: { missing: mode === 'run' ? 'nothing written' : 'nothing would be written' } };
   if (mode !== 'run' || r.output === null) {
     const stored = await small(input, size);
     return { stored: await thumbnail(stored, 1), now: await thumbnail(stored, r.orientation) };
