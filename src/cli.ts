@@ -52,6 +52,7 @@ function buildProgram(io: CliIo): Command {
     .option('--dry-run', 'do the whole run in memory and print what would be written and how, writing nothing')
     .option('--json', 'print one JSON object per file (NDJSON) and a summary object on stdout')
     .option('--report <file>', 'also write the NDJSON records to <file>')
+    .option('--html <file>', 'also write a self-contained HTML report to <file>: counts, and thumbnails as stored and as written of every image changed or failed')
     .addOption(new Option('--reporter <name>', 'output style').choices(['default', 'github']).default('default'))
     .option('--files-from <file>', 'read paths from <file>, one per line (- for stdin)')
     .option('-0, --null', 'with --files-from: paths are NUL-separated (git diff -z, find -print0)')
@@ -122,6 +123,8 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
   const lib = await import('./index.js');
   const { resolveMode } = await import('./options.js');
   let report: WriteStream | undefined;
+  let html: WriteStream | undefined;
+  let htmlError: NodeJS.ErrnoException | undefined;
   try {
     const pipe = paths.includes('-');
     const mode = resolveMode({ ...o, nul: o.null, pipe, otherPaths: paths.length > 1, shard: Boolean(o.shard), annotationDetails: Boolean(o.annotationsSpace || o.coco || o.cocoOut || o.yoloKptShape) });
@@ -146,12 +149,17 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       report = await openReport(o.report);
       report.on('error', (error: NodeJS.ErrnoException) => (reportError ??= error));
     }
+    if (o.html !== undefined) {
+      html = await openReport(o.html, 'HTML report');
+      html.on('error', (error: NodeJS.ErrnoException) => (htmlError ??= error));
+    }
     const { humanReporter } = await import('./reporters/human.js');
     const { githubReporter } = await import('./reporters/github.js');
     const { ndjsonReporter } = await import('./reporters/ndjson.js');
     const fix = (to?: string) => lib.fixCommand({ to, paths, filesFrom: o.filesFrom, nul: o.null, followSymlinks: o.followSymlinks, errorOnUnmatchedPattern: o.errorOnUnmatchedPattern, shard: o.shard, ignore: o.ignore, lossless: o.lossless, failOn: o.failOn, limitInputPixels: o.limitInputPixels === lib.DEFAULT_LIMIT_INPUT_PIXELS ? undefined : o.limitInputPixels });
     const reporters: Reporter[] = [o.json ? ndjsonReporter(io.stdout, mode) : o.reporter === 'github' ? githubReporter(io.stdout, io.stderr, mode, (r) => fix(o.to ?? (r.format === 'heif' ? 'jpeg' : undefined))) : humanReporter(io.stdout, io.stderr, { mode, quiet: o.quiet, verbose: o.verbose })];
     if (report) reporters.push(ndjsonReporter(report, mode));
+    if (html) reporters.push((await import('./reporters/html.js')).htmlReporter(html, { mode, concurrency: o.concurrency }));
     const tally = new lib.Tally();
     const started = performance.now();
     const records: import('./annotations/index.js').AnnotationRecord[] = [];
@@ -169,6 +177,10 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
       io.stderr.write(`exif-fix: cannot write the report \`${o.report}\`: ${reportError.code ?? reportError.message}; the results above are complete\n`);
       exitCode = Math.max(exitCode, lib.EXIT.failed);
     }
+    if (htmlError) {
+      io.stderr.write(`exif-fix: cannot write the HTML report \`${o.html}\`: ${htmlError.code ?? htmlError.message}; the results above are complete\n`);
+      exitCode = Math.max(exitCode, lib.EXIT.failed);
+    }
     return exitCode;
   } catch (error) {
     if (!(error instanceof ExifFixError)) {
@@ -181,15 +193,16 @@ export async function run(argv: readonly string[], io: CliIo = process): Promise
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     if (report && !report.writableFinished) await new Promise((resolve) => report?.end(resolve));
+    if (html && !html.writableFinished) await new Promise((resolve) => html?.end(resolve));
   }
 }
 
-/** Opens the `--report` file before any work, so a bad path is a usage error (exit 2). */
-async function openReport(file: string): Promise<WriteStream> {
+/** Opens the `--report` (or `--html`) file before any work, so a bad path is a usage error (exit 2). */
+async function openReport(file: string, what = 'report'): Promise<WriteStream> {
   const stream = createWriteStream(file);
   await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
-    stream.once('error', (error) => reject(new ExifFixError(`cannot write the report \`${file}\`: ${(error as NodeJS.ErrnoException).code ?? error.message}`, 'usage')));
+    stream.once('error', (error) => reject(new ExifFixError(`cannot write the ${what} \`${file}\`: ${(error as NodeJS.ErrnoException).code ?? error.message}`, 'usage')));
   });
   return stream;
 }
