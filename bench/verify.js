@@ -11,7 +11,7 @@ const SHORT = 24;
 export const MAX_DIFFERENCE = 10;
 
 /**
- * Turns a raw RGB thumbnail stored with EXIF `orientation` into the upright picture (DESIGN.md
+ * Turns a raw RGB thumbnail stored with EXIF `orientation` into the upright picture (docs/DESIGN.md
  * section 1: what a viewer applies to the stored pixels).
  *
  * @param {Buffer} data - width * height * 3 bytes, row-major.

@@ -138,7 +138,7 @@ describe('sizes that are not iMCU multiples', () => {
 });
 
 describe('checkPerfect', () => {
-  it('follows the iMCU rule of DESIGN.md section 4 for every orientation', () => {
+  it('follows the iMCU rule of docs/DESIGN.md section 4 for every orientation', () => {
     for (const o of ORIENTATIONS) {
       expect(checkPerfect(4032, 3024, 2, 2, o).perfect, `4032x3024 4:2:0 orientation ${o}`).toBe(true);
     }

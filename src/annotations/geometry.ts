@@ -1,6 +1,6 @@
 /**
  * Pure geometry for labels: where a point, box, polygon, keypoint or mask drawn on the *stored*
- * pixel grid lands once the orientation is baked into the pixels (DESIGN.md section 1).
+ * pixel grid lands once the orientation is baked into the pixels (docs/DESIGN.md section 1).
  *
  * Three coordinate conventions occur in label formats, and they transform differently:
  *

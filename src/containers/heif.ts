@@ -95,7 +95,7 @@ export interface HeifInfo extends ContainerInfo {
  */
 type Matrix = readonly [number, number, number, number];
 
-/** What a viewer applies for each EXIF value (DESIGN.md section 1), as matrices; compare mapPoint in orientation.ts. */
+/** What a viewer applies for each EXIF value (docs/DESIGN.md section 1), as matrices; compare mapPoint in orientation.ts. */
 const EXIF_MATRICES: ReadonlyArray<readonly [Orientation, Matrix]> = [
   [1, [1, 0, 0, 1]],
   [2, [-1, 0, 0, 1]],

@@ -17,7 +17,7 @@ export const CONTAINERS: readonly Container<ContainerInfo>[] = [
   heif as unknown as Container<ContainerInfo>,
 ];
 
-/** Formats that carry no orientation at all (DESIGN.md section 2): always upright. */
+/** Formats that carry no orientation at all (docs/DESIGN.md section 2): always upright. */
 const UPRIGHT_FORMATS: ReadonlyArray<{ format: ImageFormat; sniff: (b: Uint8Array) => boolean }> = [
   { format: 'gif', sniff: (b) => b.length >= 6 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38 },
   { format: 'bmp', sniff: (b) => b.length >= 14 && b[0] === 0x42 && b[1] === 0x4d },

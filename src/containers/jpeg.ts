@@ -1,6 +1,6 @@
 /**
  * JPEG: orientation lives in APP1 EXIF IFD0 (and IFD1 for the thumbnail) and APP1 XMP
- * `tiff:Orientation` (DESIGN.md section 2). The output keeps every APPn and COM segment of the
+ * `tiff:Orientation` (docs/DESIGN.md section 2). The output keeps every APPn and COM segment of the
  * input in order, byte for byte except the values that must change, around the new frame.
  */
 import type { Sharp } from 'sharp';

@@ -1,6 +1,6 @@
 /**
  * PNG: orientation lives in the `eXIf` chunk, in XMP (`iTXt` keyword `XML:com.adobe.xmp`) and in
- * ImageMagick's "Raw profile type exif" text chunks (DESIGN.md section 2; PNG spec third edition
+ * ImageMagick's "Raw profile type exif" text chunks (docs/DESIGN.md section 2; PNG spec third edition
  * sections 11.3.3 and 11.3.6). The output keeps every other chunk of the input byte for byte and
  * in a valid position (PNG spec section 5.6), around the new image data.
  */

@@ -1,6 +1,6 @@
 /**
  * TIFF: orientation lives in tag 0x0112 (Orientation) of IFD0 itself, and in XMP (tag 700,
- * `tiff:Orientation`) when present (DESIGN.md section 2; TIFF 6.0 section 8). libvips does not
+ * `tiff:Orientation`) when present (docs/DESIGN.md section 2; TIFF 6.0 section 8). libvips does not
  * apply the tag on load, so the pixel path rotates the decoded pixels.
  *
  * The output is a new TIFF in the input's byte order: IFD0 holds the image-structure

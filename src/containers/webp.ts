@@ -1,6 +1,6 @@
 /**
  * WebP: orientation lives in the `EXIF` chunk and the `XMP ` chunk of the extended format
- * (DESIGN.md section 2; WebP Container Specification, "Extended File Format"). exifr cannot read
+ * (docs/DESIGN.md section 2; WebP Container Specification, "Extended File Format"). exifr cannot read
  * WebP, so the RIFF structure is read here. The output keeps ICCP and unknown chunks byte for
  * byte and in order; lossless (`VP8L`) files stay lossless and bit-exact, lossy (`VP8 `) files
  * are re-encoded at the quality their quantizer indices point to.

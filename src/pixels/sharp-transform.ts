@@ -10,7 +10,7 @@ import type { Orientation } from '../orientation.js';
  * Adds to `image` the operations that make pixels stored with `orientation` upright.
  *
  * @param image - a sharp pipeline.
- * @param orientation - EXIF value 1-8 (DESIGN.md section 1).
+ * @param orientation - EXIF value 1-8 (docs/DESIGN.md section 1).
  * @returns the same pipeline.
  */
 export function applyOrientation(image: Sharp, orientation: Orientation): Sharp {

@@ -1,6 +1,6 @@
 /**
  * The EXIF thumbnail (IFD1, a small JPEG) is transformed with the main image so that it is
- * never left sideways (DESIGN.md section 3).
+ * never left sideways (docs/DESIGN.md section 3).
  */
 import { estimateQuality, parseJpeg } from '../containers/jpeg-structure.js';
 import type { Orientation } from '../orientation.js';

@@ -23,24 +23,8 @@ export { LosslessKernel, KERNEL_MEMORY_KEEP } from './kernel/index.js';
 /** EXIF orientation value 1-8 (EXIF 2.32, tag 0x0112): the project's one definition. */
 export type { Orientation } from '../../orientation.js';
 
-/**
- * Why the lossless path was not taken:
- * - `imperfect`: the transform is not perfect for this size and sampling (see `checkPerfect`)
- * - `arithmetic`: arithmetic coding (SOF9-SOF15, or a DAC segment)
- * - `precision`: samples other than 8-bit (e.g. 12-bit SOF1)
- * - `lossless-sof3`: SOF3 lossless, hierarchical (SOF5-7, DHP/EXP) or another unsupported
- *   process or feature (a height defined by DNL)
- * - `components`: a component count other than 1, 3 or 4
- * - `corrupt`: cannot be parsed, truncated, bad Huffman data, or larger than the limits
- *   (2^28 pixels, 2^24 DCT blocks, 256 scans)
- */
-export type LosslessRefusal =
-  | 'imperfect'
-  | 'arithmetic'
-  | 'precision'
-  | 'lossless-sof3'
-  | 'components'
-  | 'corrupt';
+import type { LosslessRefusal } from './errors.js';
+export type { LosslessRefusal };
 
 /**
  * Result of `transformJpegLossless`. On success, `jpeg` is the whole new file and
