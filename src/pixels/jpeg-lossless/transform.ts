@@ -4,7 +4,7 @@
  * do_transverse, mapped from EXIF values as fbida's jpegtools.c does), plus the perfect-ness
  * rule for the iMCU edges (transupp.c jtransform_perfect_transform).
  */
-import type { Orientation } from './index.js';
+import type { Orientation } from '../../orientation.js';
 import { ZIGZAG } from './tables.js';
 
 /** Human names of the transforms, for messages. */
