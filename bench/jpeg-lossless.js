@@ -12,6 +12,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { photo } from './photo.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -24,32 +25,6 @@ function arg(name, fallback) {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-/** Photo-like pixels: smooth gradients and blobs, fine texture, mild sensor-like noise. */
-function photo(seed) {
-  const raw = Buffer.alloc(WIDTH * HEIGHT * 3);
-  let s = seed >>> 0 || 1;
-  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 0x100000000; };
-  const blobs = Array.from({ length: 12 }, () => ({ x: rnd() * WIDTH, y: rnd() * HEIGHT, r: 200 + rnd() * 900, c: [rnd(), rnd(), rnd()] }));
-  for (let y = 0; y < HEIGHT; y++) {
-    for (let x = 0; x < WIDTH; x++) {
-      let r = 40 + (150 * x) / WIDTH;
-      let g = 60 + (120 * y) / HEIGHT;
-      let b = 90 + (80 * (x + y)) / (WIDTH + HEIGHT);
-      for (const k of blobs) {
-        const d = ((x - k.x) ** 2 + (y - k.y) ** 2) / (k.r * k.r);
-        if (d < 1) { const f = 1 - d; r += 60 * f * k.c[0]; g += 60 * f * k.c[1]; b += 60 * f * k.c[2]; }
-      }
-      const t = 12 * Math.sin(x / 9 + Math.sin(y / 31) * 3) * Math.cos(y / 13);
-      const n = (rnd() - 0.5) * 14;
-      const i = (y * WIDTH + x) * 3;
-      raw[i] = Math.max(0, Math.min(255, r + t + n));
-      raw[i + 1] = Math.max(0, Math.min(255, g + t + n));
-      raw[i + 2] = Math.max(0, Math.min(255, b + t * 0.5 + n));
-    }
-  }
-  return raw;
-}
-
 async function makeCorpus(count, progressive) {
   mkdirSync(corpus, { recursive: true });
   const { default: sharp } = await import('sharp');
@@ -57,7 +32,7 @@ async function makeCorpus(count, progressive) {
   for (let i = 0; i < count; i++) {
     const file = path.join(corpus, `photo-${i}${progressive ? '-progressive' : ''}.jpg`);
     if (!existsSync(file)) {
-      const jpeg = await sharp(photo(1000 + i), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
+      const jpeg = await sharp(photo(WIDTH, HEIGHT, 1000 + i), { raw: { width: WIDTH, height: HEIGHT, channels: 3 } })
         .jpeg({ quality: 92, chromaSubsampling: '4:2:0', progressive }).toBuffer();
       writeFileSync(file, jpeg);
     }

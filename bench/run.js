@@ -254,6 +254,14 @@ function stagesRun(photos, refs) {
   return r.stdout.trim();
 }
 
+/** The one-core lossless comparison against jpegtran (bench/lossless-cpu.js), as a Markdown section. */
+function losslessCpuRun() {
+  const r = spawnSync(node, [path.join(here, 'lossless-cpu.js'), '--runs', quick ? '3' : '7'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  if (r.status !== 0) return `lossless one-core comparison failed (exit ${r.status})`;
+  log(r.stdout);
+  return r.stdout.trim();
+}
+
 async function versionRun() {
   const walls = [];
   for (let i = 0; i < VERSION_RUNS; i++) walls.push((await measure(node, [exifFix, '--version'])).wallMs);
@@ -357,6 +365,8 @@ async function main() {
   const version = await versionRun();
   log('\nre-encode stages:');
   const stages = stagesRun(photos, refs);
+  log('\nlossless transform, one core:');
+  const losslessCpu = losslessCpuRun();
 
   const by = (id) => photoRows.find((r) => r.id === id);
   const never = by('exif-fix-never');
@@ -387,7 +397,7 @@ async function main() {
 
   const loadAfter = loadAverage();
   const totalSeconds = (Date.now() - startedAt) / 1000;
-  const md = markdown({ info, started, loadBefore, loadAfter, photoSource, photoBytes, photoRows, checkRows, memoryRows, version, stages, targets, totalSeconds });
+  const md = `${markdown({ info, started, loadBefore, loadAfter, photoSource, photoBytes, photoRows, checkRows, memoryRows, version, stages, targets, totalSeconds })}\n${losslessCpu}\n`;
   writeFileSync(path.join(here, 'results.md'), md);
   const svg = barChart(
     [

@@ -4,7 +4,7 @@
  * the reason; anything else that escapes is a bug.
  */
 export class ExifFixError extends Error {
-  /** A short machine-readable reason, e.g. `'empty'`, `'corrupt'`, `'limit'`, `'usage'`. */
+  /** A stable machine-readable reason; see {@link ExifFixErrorCode}. */
   readonly code: ExifFixErrorCode;
 
   /**
@@ -19,17 +19,95 @@ export class ExifFixError extends Error {
   }
 }
 
-/** Reason classes of {@link ExifFixError}. */
+/**
+ * Reason classes of {@link ExifFixError}, and the stable `code` of a failed {@link FileResult}
+ * and of its NDJSON record (the README's "Failure codes" table lists them):
+ * - `usage`: options or a plan refused before any work (exit 2);
+ * - `empty`: the file has no bytes;
+ * - `not-image`: its bytes are no container exif-fix recognises;
+ * - `unsupported`: a container variant exif-fix does not normalize (e.g. BigTIFF, a HEIC that
+ *   needs new pixels without `--to`);
+ * - `corrupt`: a broken structure, or pixel data the decoder cannot read;
+ * - `limit`: over the pixel limit (`limitInputPixels`) or another size guard;
+ * - `lossless`: `--lossless always` and the lossless transform does not apply;
+ * - `read`: the file cannot be read (permissions, not a regular file, a symbolic link not followed);
+ * - `write`: the output cannot be written;
+ * - `changed`: the input changed while it was processed, so it was not overwritten;
+ * - `linked`: in place, the file has other hard links that a rewrite would part it from
+ *   (allowed with `breakHardLinks`);
+ * - `labels`: the image's label files cannot be transformed, so neither is written;
+ * - `interrupted`: the run was stopped (SIGINT/SIGTERM) before the file was written.
+ *
+ */
 export type ExifFixErrorCode =
   | 'usage'
   | 'empty'
+  | 'not-image'
   | 'unsupported'
   | 'corrupt'
   | 'limit'
+  | 'lossless'
   | 'read'
   | 'write'
-  | 'lossless'
-  | 'changed';
+  | 'changed'
+  | 'linked'
+  | 'labels'
+  | 'interrupted';
+
+/** Every {@link ExifFixErrorCode}, in the README's order. */
+export const ERROR_CODES: readonly ExifFixErrorCode[] = [
+  'usage',
+  'empty',
+  'not-image',
+  'unsupported',
+  'corrupt',
+  'limit',
+  'lossless',
+  'read',
+  'write',
+  'changed',
+  'linked',
+  'labels',
+  'interrupted',
+];
+
+/** A reason a file is refused or failed, as data: a stable code and a one-line message without the file name. */
+export interface Refusal {
+  /** See {@link ExifFixErrorCode}. */
+  readonly code: ExifFixErrorCode;
+  /** One line, without the file name, e.g. "TIFF compression 7 is not supported for re-encoding". */
+  readonly reason: string;
+}
+
+/**
+ * Turns anything caught into a {@link Refusal}: an `ExifFixError` keeps its code; a system error
+ * (`errno` code such as `ENOENT`) becomes `read` or `write` per `io` with a short reason; anything
+ * else (a decoder's exception) becomes `corrupt` with its first line made printable.
+ *
+ * @param error - what was caught.
+ * @param io - the class for system errors: `'read'` (default) or `'write'`.
+ * @returns the code and a one-line reason.
+ */
+export function refusalOf(error: unknown, io: 'read' | 'write' = 'read'): Refusal {
+  if (error instanceof ExifFixError) return { code: error.code, reason: printable(error.message) };
+  const errno = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (typeof errno === 'string' && /^E[A-Z0-9]+$/.test(errno)) return { code: io, reason: errnoReason(errno) };
+  const text = error instanceof Error ? error.message : String(error);
+  return { code: 'corrupt', reason: printable(text.trim().split(/\r?\n/).join('; ')) };
+}
+
+/**
+ * A short reason for a system error code.
+ *
+ * @param errno - Node's `error.code`, e.g. `'ENOENT'`.
+ * @returns e.g. "no such file", "permission denied (EACCES)"; the code itself otherwise.
+ */
+export function errnoReason(errno: string): string {
+  if (errno === 'ENOENT') return 'no such file';
+  if (errno === 'EACCES' || errno === 'EPERM') return `permission denied (${errno})`;
+  if (errno === 'EISDIR') return 'is a directory';
+  return errno;
+}
 
 /**
  * Builds the message for a value that failed validation, in sharp's wording.

@@ -1,11 +1,11 @@
 /**
- * The eight EXIF orientations as data (EXIF 2.32, tag 0x0112 in IFD0; DESIGN.md section 1).
+ * The eight EXIF orientations as data (EXIF 2.32, tag 0x0112 in IFD0; docs/DESIGN.md section 1).
  *
  * Each value says how a viewer must transform the *stored* pixels to show the picture upright.
- * Normalizing applies that transform to the pixels and writes 1.
+ * Normalizing applies that transform to the pixels and writes 1. One table, {@link GEOMETRY},
+ * says what each value does to a point; everything else (width/height swaps, mirroring,
+ * inverses, point mapping) is derived from it.
  */
-
-import type { OrientationPlace, OrientationSource } from './containers/types.js';
 
 /** An EXIF orientation value, 1 (upright) to 8. */
 export type Orientation = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8;
@@ -21,7 +21,52 @@ export type Transform =
   | 'transverse'
   | 'rotate-270';
 
-/** One row of the table in DESIGN.md section 1. */
+/**
+ * Where an orientation value was found (docs/DESIGN.md section 2):
+ * - `exif`: EXIF IFD0 tag 0x0112 (JPEG APP1, PNG `eXIf`, WebP `EXIF`, the HEIF EXIF item);
+ * - `exif-ifd1`: EXIF IFD1 tag 0x0112, the orientation of the thumbnail's own pixels;
+ * - `exif-raw-profile`: EXIF in ImageMagick's PNG text chunk "Raw profile type exif";
+ * - `xmp`: XMP `tiff:Orientation`;
+ * - `tiff`: tag 0x0112 of a TIFF file's first IFD;
+ * - `irot-imir`: the HEIF/AVIF item properties `irot` and `imir` (ISO/IEC 23008-12 section 6.5.10/6.5.12).
+ */
+export type OrientationSource = 'exif' | 'exif-ifd1' | 'exif-raw-profile' | 'xmp' | 'tiff' | 'irot-imir';
+
+/** One place in a file that holds an orientation value. */
+export interface OrientationPlace {
+  readonly source: OrientationSource;
+  /** The raw value found; may be outside 1-8 (such values mean upright). */
+  readonly value: number;
+}
+
+/**
+ * What one orientation does to a stored point `(x, y)` in a `W x H` picture: first the axes are
+ * swapped when `swap` (giving a `H x W` picture), then the new x is mirrored when `flipX`
+ * (`x -> W' - x`) and the new y when `flipY`.
+ */
+interface Geometry {
+  readonly transform: Transform;
+  readonly swap: boolean;
+  readonly flipX: boolean;
+  readonly flipY: boolean;
+}
+
+/** The one source table: docs/DESIGN.md section 1, as geometry. Rotations are clockwise. */
+const GEOMETRY: Readonly<Record<Orientation, Geometry>> = {
+  1: { transform: 'none', swap: false, flipX: false, flipY: false },
+  2: { transform: 'flip-horizontal', swap: false, flipX: true, flipY: false },
+  3: { transform: 'rotate-180', swap: false, flipX: true, flipY: true },
+  4: { transform: 'flip-vertical', swap: false, flipX: false, flipY: true },
+  5: { transform: 'transpose', swap: true, flipX: false, flipY: false },
+  6: { transform: 'rotate-90', swap: true, flipX: true, flipY: false },
+  7: { transform: 'transverse', swap: true, flipX: true, flipY: true },
+  8: { transform: 'rotate-270', swap: true, flipX: false, flipY: true },
+};
+
+/** The orientation values, 1 to 8. */
+export const ORIENTATION_VALUES: readonly Orientation[] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+/** One row of the table in docs/DESIGN.md section 1, derived from the geometry. */
 export interface OrientationInfo {
   /** The EXIF value. */
   readonly orientation: Orientation;
@@ -29,23 +74,28 @@ export interface OrientationInfo {
   readonly transform: Transform;
   /** Whether width and height swap (values 5-8). */
   readonly swapsDimensions: boolean;
-  /** Whether the transform mirrors (values 2, 4, 5, 7). */
+  /** Whether the transform mirrors (values 2, 4, 5, 7): an odd number of reflections. */
   readonly mirrors: boolean;
   /** The value whose transform undoes this one. */
   readonly inverse: Orientation;
 }
 
-/** The table of DESIGN.md section 1, indexed by orientation value. */
-export const ORIENTATIONS: Readonly<Record<Orientation, OrientationInfo>> = {
-  1: { orientation: 1, transform: 'none', swapsDimensions: false, mirrors: false, inverse: 1 },
-  2: { orientation: 2, transform: 'flip-horizontal', swapsDimensions: false, mirrors: true, inverse: 2 },
-  3: { orientation: 3, transform: 'rotate-180', swapsDimensions: false, mirrors: false, inverse: 3 },
-  4: { orientation: 4, transform: 'flip-vertical', swapsDimensions: false, mirrors: true, inverse: 4 },
-  5: { orientation: 5, transform: 'transpose', swapsDimensions: true, mirrors: true, inverse: 5 },
-  6: { orientation: 6, transform: 'rotate-90', swapsDimensions: true, mirrors: false, inverse: 8 },
-  7: { orientation: 7, transform: 'transverse', swapsDimensions: true, mirrors: true, inverse: 7 },
-  8: { orientation: 8, transform: 'rotate-270', swapsDimensions: true, mirrors: false, inverse: 6 },
-};
+function valueOf(g: Pick<Geometry, 'swap' | 'flipX' | 'flipY'>): Orientation {
+  return ORIENTATION_VALUES.find((o) => GEOMETRY[o].swap === g.swap && GEOMETRY[o].flipX === g.flipX && GEOMETRY[o].flipY === g.flipY) as Orientation;
+}
+
+function deriveInfo(orientation: Orientation): OrientationInfo {
+  const g = GEOMETRY[orientation];
+  // Without a swap every flip is its own inverse; with one, undoing it swaps back, so the flip of
+  // the new x becomes the flip of the old y and the other way round.
+  const inverse = g.swap ? valueOf({ swap: true, flipX: g.flipY, flipY: g.flipX }) : orientation;
+  return { orientation, transform: g.transform, swapsDimensions: g.swap, mirrors: (Number(g.swap) + Number(g.flipX) + Number(g.flipY)) % 2 === 1, inverse };
+}
+
+/** The table of docs/DESIGN.md section 1, indexed by orientation value, derived from {@link GEOMETRY}. */
+export const ORIENTATIONS: Readonly<Record<Orientation, OrientationInfo>> = Object.fromEntries(
+  ORIENTATION_VALUES.map((o) => [o, deriveInfo(o)]),
+) as unknown as Record<Orientation, OrientationInfo>;
 
 /**
  * Whether `value` is a valid EXIF orientation (an integer 1-8).
@@ -86,24 +136,9 @@ export function uprightSize(
  * mapContinuous(0, 0, 45, 29, 6); // [29, 0]: the stored top-left corner becomes the top-right one
  */
 export function mapContinuous(x: number, y: number, width: number, height: number, orientation: Orientation): [number, number] {
-  switch (orientation) {
-    case 1:
-      return [x, y];
-    case 2:
-      return [width - x, y];
-    case 3:
-      return [width - x, height - y];
-    case 4:
-      return [x, height - y];
-    case 5:
-      return [y, x];
-    case 6:
-      return [height - y, x];
-    case 7:
-      return [height - y, width - x];
-    case 8:
-      return [y, width - x];
-  }
+  const g = GEOMETRY[orientation];
+  const [u, v, w, h] = g.swap ? [y, x, height, width] : [x, y, width, height];
+  return [g.flipX ? w - u : u, g.flipY ? h - v : v];
 }
 
 /**
@@ -129,10 +164,12 @@ export function mapPoint(
 }
 
 /** Where each kind of place ranks when places disagree: the authoritative one first. */
+/** IFD1's value describes the thumbnail only, so it never decides the image's orientation. */
 const PRIORITY: readonly OrientationSource[] = ['irot-imir', 'tiff', 'exif', 'exif-raw-profile', 'xmp'];
 
 const SOURCE_NAMES: Readonly<Record<OrientationSource, string>> = {
   'irot-imir': 'irot/imir',
+  'exif-ifd1': 'EXIF IFD1 (the thumbnail)',
   tiff: 'the TIFF Orientation tag',
   exif: 'EXIF IFD0',
   'exif-raw-profile': 'the PNG raw EXIF profile',
@@ -147,29 +184,37 @@ export interface OrientationDecision {
   readonly source: OrientationSource | null;
   /** Whether any place says something other than 1, so the file must be rewritten. */
   readonly needsRewrite: boolean;
+  /**
+   * Whether some place holds a valid value other than 1, so some reader shows the picture (or its
+   * thumbnail) transformed: what `--check` lists. A value outside 1-8 alone means upright to every
+   * reader; the run still writes 1 there, but the file is not listed.
+   */
+  readonly needsFix: boolean;
   /** Disagreements and invalid values, without the file name. */
   readonly warnings: readonly string[];
 }
 
 /**
  * Decides which orientation a file asks for. The authoritative place wins: irot/imir for HEIF,
- * the tag itself for TIFF, EXIF IFD0 over XMP elsewhere (as browsers and Pillow do; DESIGN.md
- * section 2), with a warning when places disagree. XMP alone counts. A value outside 1-8 means
- * upright, with a warning, and is still rewritten as 1 (DESIGN.md section 1).
+ * the tag itself for TIFF, EXIF IFD0 over XMP elsewhere (as browsers and Pillow do;
+ * docs/DESIGN.md section 2), with a warning when places disagree. XMP alone counts. A value outside 1-8 means
+ * upright, with a warning, and is still rewritten as 1 (docs/DESIGN.md section 1).
  *
  * @param places - every place found in the file.
  */
 export function decideOrientation(places: readonly OrientationPlace[]): OrientationDecision {
   const warnings: string[] = [];
+  const needsRewrite = places.some((p) => p.value !== 1);
+  const needsFix = places.some((p) => p.value !== 1 && isOrientation(p.value));
   const winner = PRIORITY.map((s) => places.find((p) => p.source === s)).find((p) => p !== undefined);
-  if (!winner) return { orientation: 1, source: null, needsRewrite: false, warnings };
+  if (!winner) return { orientation: 1, source: null, needsRewrite, needsFix, warnings };
   let orientation: Orientation = 1;
   if (isOrientation(winner.value)) orientation = winner.value;
   else warnings.push(`orientation ${String(winner.value)} in ${SOURCE_NAMES[winner.source]} is outside 1-8; treated as 1 (upright)`);
   for (const p of places) {
-    if (p !== winner && p.value !== winner.value) {
+    if (p !== winner && p.source !== 'exif-ifd1' && p.value !== winner.value) {
       warnings.push(`${SOURCE_NAMES[p.source]} says ${String(p.value)} but ${SOURCE_NAMES[winner.source]} says ${String(winner.value)}; ${SOURCE_NAMES[winner.source]} wins`);
     }
   }
-  return { orientation, source: winner.source, needsRewrite: places.some((p) => p.value !== 1), warnings };
+  return { orientation, source: winner.source, needsRewrite, needsFix, warnings };
 }

@@ -197,7 +197,7 @@ describe.each(['yolo', 'voc', 'labelme', 'coco'] as const)('%s labels', (format)
       expect(rec.files).toHaveLength(1);
       const file = rec.files[0];
       expect(file.shapes).toBe(format === 'yolo' ? 5 : format === 'voc' ? 4 : format === 'labelme' ? 6 : 5);
-      const img = await classesOf(path.join(dir, resultFor(results, o).output));
+      const img = await classesOf(path.join(dir, resultFor(results, o).output as string));
       if (format === 'coco') {
         expect(path.resolve(dir, file.output)).toBe(cocoOut);
         checkLabels(format, '', img, o, { doc, imageId: o });
@@ -272,7 +272,7 @@ describe('outputs', () => {
       expect(rec.error).toBeNull();
       expect(rec.files[0].input).toBe(rec.files[0].output);
       expect(rec.files[0].changed).toBe(o !== 1);
-      checkLabels('yolo', await readFile(labels(o), 'utf8'), await classesOf(path.join(dir, resultFor(results, o).output)), o);
+      checkLabels('yolo', await readFile(labels(o), 'utf8'), await classesOf(path.join(dir, resultFor(results, o).output as string)), o);
     }
     expect((await stat(labels(6))).mode & 0o777).toBe(0o640);
     expect((await stat(labels(1))).mtimeMs).toBe(before1.mtimeMs);
@@ -359,7 +359,7 @@ describe('bad and contradicting labels', () => {
     await writeFile(path.join(dir, 'ds', 'labels', 'jpeg-420_3.txt'), '0 0.5 0.5 zero 0.2\n');
     await writeFile(path.join(dir, 'ds', 'labels', 'jpeg-420_5.txt'), '0 0.5 0.5 0.1\n');
     const records = await transformAnnotations(results, { format: 'yolo', space: 'stored', out: 'out', cwd: dir });
-    expect(recordFor(records, 3).error).toMatch(/jpeg-420_3\.txt`: line 1: "zero" is not a number/);
+    expect(recordFor(records, 3).error).toMatch(/jpeg-420_3\.txt`: line 1, value 3 is not a number/);
     expect(recordFor(records, 5).error).toMatch(/expected 4 values/);
     for (const o of [3, 5]) await expect(stat(path.join(dir, 'out', 'labels', `jpeg-420_${o}.txt`))).rejects.toThrow();
     for (const o of [1, 2, 4, 6, 7, 8]) expect(recordFor(records, o).error).toBeNull();
@@ -369,7 +369,7 @@ describe('bad and contradicting labels', () => {
     await writeFile(path.join(lm.dir, 'ds', 'images', 'jpeg-420_7.json'), '{"shapes": [{"label": "x", "points": [[1, "a"]]}]}');
     const lmRecords = await transformAnnotations(lm.results, { format: 'labelme', space: 'stored', out: 'out', cwd: lm.dir });
     expect(recordFor(lmRecords, 6).error).toMatch(/not valid JSON/);
-    expect(recordFor(lmRecords, 7).error).toMatch(/shape 1 has a point that is not \[x, y\]/);
+    expect(recordFor(lmRecords, 7).error).toMatch(/shape 1: point 1 is not \[x, y\]/);
     expect(recordFor(lmRecords, 8).error).toBeNull();
 
     const voc = await dataset('voc', 'stored');

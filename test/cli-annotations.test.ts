@@ -49,12 +49,13 @@ describe('exif-fix --annotations', () => {
     expect(records[records.length - 1]).toMatchObject({ type: 'summary', annotations: { images: 3, labelled: 3, filesChanged: 2, failed: 0 } });
   });
 
-  it('fails an image whose labels are malformed, with exit 1, and leaves them alone', async () => {
+  it('fails an image whose labels are malformed, with exit 1, and leaves both alone', async () => {
     const dir = await yoloDataset();
     await import('node:fs/promises').then((fs) => fs.writeFile(path.join(dir, 'ds', 'labels', 'train', 'jpeg-420_6.txt'), '0 0.5 zero 0.1 0.1\n'));
     const { code, stderr } = await runCli(['ds', '--in-place', '--annotations', 'yolo', '--annotations-space', 'stored'], dir);
     expect(code).toBe(1);
-    expect(stderr).toMatch(/failed labels: `ds\/images\/train\/jpeg-420_6\.jpg`: /);
+    expect(stderr).toMatch(/failed: `ds\/images\/train\/jpeg-420_6\.jpg`: its labels cannot be transformed, so neither is written: /);
+    expect(await readFile(path.join(dir, 'ds', 'images', 'train', 'jpeg-420_6.jpg'))).toEqual(await readFile(path.join(FIXTURES, 'orientation', 'jpeg-420', 'jpeg-420_6.jpg')));
     expect(await readFile(path.join(dir, 'ds', 'labels', 'train', 'jpeg-420_6.txt'), 'utf8')).toBe('0 0.5 zero 0.1 0.1\n');
   });
 

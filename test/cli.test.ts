@@ -20,7 +20,7 @@ describe('exif-fix <paths...> --out <dir>', () => {
     expect(code).toBe(0);
     const expected = (await tree(path.join(dir, 'images'))).filter((f) => f !== 'notes.txt');
     expect(await tree(path.join(dir, 'fixed'))).toEqual(expected);
-    expect(stderr).toMatch(/14 rotated, 2 already upright, 1 not images \(skipped\), 0 failed in \d+\.\d\ds/);
+    expect(stderr).toMatch(/14 rotated, 2 already upright, 1 non-image skipped, 0 failed in \d+\.\d\ds/);
     expect(stdout.split('\n').filter((l) => l.startsWith('rotated '))).toHaveLength(14);
     for (const f of expected) {
       const reading = readOrientation(await readFile(path.join(dir, 'fixed', f)));

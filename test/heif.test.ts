@@ -8,6 +8,7 @@ import { orientationFromTransforms, type HeifTransform } from '../src/containers
 import { normalizeFile, readOrientation } from '../src/index.js';
 
 const FIXTURES = path.resolve(import.meta.dirname, '..', 'fixtures', 'orientation');
+const HEIC_FIXTURES = path.resolve(import.meta.dirname, '..', 'fixtures', 'heif');
 const ORIENTATIONS = [1, 2, 3, 4, 5, 6, 7, 8] as const;
 const SETS = [
   { name: 'avif', ext: 'avif', highBitDepth: 0, subsampled: 0 },
@@ -139,7 +140,8 @@ describe.each(SETS)('AVIF set $name', (set) => {
     expect(result.format).toBe('avif');
     expect(result.action).toBe(o === 1 ? 'copied' : 'rotated');
     expect(result.orientation).toBe(o);
-    expect(result.source).toBe(o === 1 ? null : 'irot-imir');
+    // The EXIF item is a place too (docs/HEIF-ORIENTATION.md); irot/imir outrank it.
+    expect(result.source).toBe(o === 1 ? 'exif' : 'irot-imir');
     expect(result.warnings).toEqual([]);
 
     const out = await readFile(output);
@@ -213,7 +215,7 @@ describe('HEIF edge cases', () => {
     expect(meanAbsoluteDifference(got.data, want.data)).toBeLessThan(3);
   });
 
-  it('copies an upright HEIC and refuses to rotate one, since this sharp build has no HEVC decoder', async () => {
+  it('copies an upright HEIC and, without a conversion, refuses to rotate one with a message naming --to jpeg', async () => {
     const upright = asHeic(await readFile(fixture(SETS[0], 1)));
     const sideways = asHeic(await readFile(fixture(SETS[0], 6)));
     await expect(sharp(sideways).raw().toBuffer()).rejects.toThrow();
@@ -226,7 +228,7 @@ describe('HEIF edge cases', () => {
     const b = await normalizeFile(path.join(dir, 'sideways.heic'), path.join(dir, 'b.heic'));
     expect(b.format).toBe('heif');
     expect(b.action).toBe('failed');
-    expect(b.error).toMatch(/^`[^`]*sideways\.heic`: HEIC \(HEVC-coded\) image needs new pixels, but HEVC decoding is not available in this sharp build/);
+    expect(b.error).toMatch(/^`[^`]*sideways\.heic`: HEIC \(HEVC-coded\) image needs new pixels \(orientation 6\), and this tool cannot re-encode HEVC: convert it with --to jpeg/);
   });
 
   it('fails with one clean error on a hostile ipma count and a box past the end', async () => {
@@ -258,9 +260,7 @@ describe('HEIF edge cases', () => {
     bytes[at + 8] = 3;
     const file = path.join(dir, 'disagree.avif');
     await writeFile(file, bytes);
-    expect(readOrientation(bytes)?.warnings).toEqual([
-      'the EXIF item says orientation 3 but irot/imir say 6; decoders follow irot/imir (libheif#227), so the EXIF item is ignored and written as 1',
-    ]);
+    expect(readOrientation(bytes)?.warnings).toEqual(['EXIF IFD0 says 3 but irot/imir says 6; irot/imir wins']);
     const result = await normalizeFile(file, path.join(dir, 'out.avif'));
     expect(result.action).toBe('rotated');
     expect(result.orientation).toBe(6);
@@ -268,6 +268,63 @@ describe('HEIF edge cases', () => {
     expect(await exifr.orientation(out)).toBe(1);
     const got = await rgb(out);
     const want = await rgb(await readFile(fixture(SETS[0], 1)));
+    expect(meanAbsoluteDifference(got.data, want.data)).toBeLessThan(3);
+  });
+
+  it('flags a HEIC with EXIF 6 and no irot (as a Samsung phone writes it) and refuses it without --to', async () => {
+    const file = path.join(HEIC_FIXTURES, 'exif-only_6.heic');
+    const bytes = await readFile(file);
+    const reading = readOrientation(bytes);
+    expect(reading?.orientation).toBe(6);
+    expect(reading?.source).toBe('exif');
+    expect(reading?.needsRewrite).toBe(true);
+    expect(reading?.warnings).toEqual([
+      "no irot/imir: the EXIF orientation 6 is applied, as the file's writer meant (readers that follow only irot/imir, libheif among them, show this file sideways; docs/HEIF-ORIENTATION.md)",
+    ]);
+    const result = await normalizeFile(file, path.join(dir, 'out.heic'));
+    expect(result.action).toBe('failed');
+    expect(result.error).toMatch(/needs new pixels \(orientation 6\).*--to jpeg/);
+  });
+
+  it('rewrites a disagreeing XMP orientation in place when EXIF says 1, so no place says 6 afterwards', async () => {
+    const bytes = Buffer.from(await readFile(path.join(HEIC_FIXTURES, 'exif-only_1.heic')));
+    const at = bytes.indexOf('<tiff:Orientation>1</tiff:Orientation>', 0, 'latin1');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('6', at + '<tiff:Orientation>'.length, 'latin1');
+    const file = path.join(dir, 'xmp6.heic');
+    await writeFile(file, bytes);
+    expect(readOrientation(bytes)?.orientation).toBe(1);
+    expect(readOrientation(bytes)?.needsRewrite).toBe(true);
+    const result = await normalizeFile(file, path.join(dir, 'out.heic'));
+    expect(result.error).toBeNull();
+    expect(result.action).toBe('metadata');
+    const out = await readFile(path.join(dir, 'out.heic'));
+    expect(out.length).toBe(bytes.length);
+    expect(out.toString('latin1')).toContain('<tiff:Orientation>1</tiff:Orientation>');
+    expect(readOrientation(out)?.places.every((p) => p.value === 1)).toBe(true);
+    // Only the XMP value changed.
+    const differing = [...out].flatMap((b, i) => (b === bytes[i] ? [] : [i]));
+    expect(differing).toEqual([at + '<tiff:Orientation>'.length]);
+  });
+
+  it('applies the EXIF orientation of an AVIF without irot/imir, and writes 1 everywhere', async () => {
+    // avif_6 with its irot property renamed to 'free': pixels stored for 6, EXIF and XMP saying 6.
+    const bytes = Buffer.from(await readFile(fixture(SETS[0], 6)));
+    const at = bytes.indexOf('irot', 0, 'latin1');
+    expect(at).toBeGreaterThan(0);
+    bytes.write('free', at, 'latin1');
+    expect(transformNames(bytes)).toEqual([]);
+    const file = path.join(dir, 'exif-only.avif');
+    await writeFile(file, bytes);
+    expect(readOrientation(bytes)?.orientation).toBe(6);
+    const result = await normalizeFile(file, path.join(dir, 'out.avif'));
+    expect(result.error).toBeNull();
+    expect(result.action).toBe('rotated');
+    const out = await readFile(path.join(dir, 'out.avif'));
+    expect(readOrientation(out)?.places.every((p) => p.value === 1)).toBe(true);
+    const got = await rgb(out);
+    const want = await rgb(await readFile(fixture(SETS[0], 1)));
+    expect([got.width, got.height]).toEqual([45, 29]);
     expect(meanAbsoluteDifference(got.data, want.data)).toBeLessThan(3);
   });
 });

@@ -235,7 +235,7 @@ describe('MPO (multi-picture) files', () => {
 });
 
 describe('EXIF thumbnail', () => {
-  it("follows IFD1's own orientation when it has one: a thumbnail marked upright is left as it is", async () => {
+  it('judges the thumbnail by its shape, not IFD1: a sideways thumbnail marked 1 (as the Panasonic LZ2 writes) is rotated with the image', async () => {
     const dir = await tempDir();
     const bytes = Buffer.from(await readFile(fixture(SETS[0], 6)));
     const s = parseJpeg(bytes);
@@ -252,6 +252,10 @@ describe('EXIF thumbnail', () => {
     const result = await normalizeFile(input, path.join(dir, 'out.jpg'));
     expect(result.action).toBe('rotated');
     const thumbAfter = Buffer.from((await exifr.thumbnail(path.join(dir, 'out.jpg'))) as Uint8Array);
-    expect(thumbAfter.equals(thumbBefore)).toBe(true);
+    const before = await sharp(thumbBefore).metadata();
+    const after = await sharp(thumbAfter).metadata();
+    expect(thumbAfter.equals(thumbBefore)).toBe(false);
+    expect([after.width, after.height]).toEqual([before.height, before.width]);
+    expect(await exifr.parse(path.join(dir, 'out.jpg'), { ifd1: true, translateValues: false })).toMatchObject({ Orientation: 1 });
   });
 });

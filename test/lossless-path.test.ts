@@ -77,17 +77,3 @@ describe('lossless JPEG path', () => {
     expect(never.methodReason).toMatch(/--lossless never/);
   });
 });
-
-describe('lossless worker pool', () => {
-  it('runs transforms in worker threads, side by side, with the same result as in-process', async () => {
-    const { transformJpegLosslessInWorker, losslessPoolState } = await import('../src/pixels/lossless-pool.js');
-    const { transformJpegLossless } = await import('../src/pixels/jpeg-lossless/index.js');
-    const inputs = await Promise.all([6, 8, 3].map((o) => alignedJpeg(o)));
-    const results = await Promise.all(inputs.map((jpeg, i) => transformJpegLosslessInWorker(jpeg, ([6, 8, 3] as const)[i], 2)));
-    expect(losslessPoolState()).toEqual({ workers: 2, broken: false });
-    results.forEach((r, i) => {
-      const direct = transformJpegLossless(inputs[i], ([6, 8, 3] as const)[i]);
-      expect(r.ok && direct.ok && Buffer.from(r.jpeg).equals(Buffer.from(direct.jpeg))).toBe(true);
-    });
-  });
-});

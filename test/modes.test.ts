@@ -65,7 +65,7 @@ describe('--dry-run', () => {
     const lines = stdout.trim().split('\n');
     expect(lines.filter((l) => l.startsWith('would rotate images/a/'))).toHaveLength(7);
     expect(lines).toContain('would copy images/a/jpeg-420_1.jpg -> fixed/jpeg-420_1.jpg');
-    expect(lines).toContain('would rotate images/a/jpeg-420_6.jpg -> fixed/jpeg-420_6.jpg: orientation 6 (exif), rotate-90');
+    expect(lines).toContain('would rotate images/a/jpeg-420_6.jpg -> fixed/jpeg-420_6.jpg: orientation 6 (exif), rotate-90, re-encoded');
     expect(await snapshot(dir)).toEqual(before);
   });
 });

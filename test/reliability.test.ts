@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normalize } from '../src/index.js';
-import { TEMP_MARKER, writeAtomic } from '../src/write.js';
+import { TEMP_MARKER, temporaryName, temporaryScope, writeAtomic } from '../src/write.js';
 import { CORPUS, FIXTURES, ROOT, runCli, tempDir } from './helpers.js';
 
 const BIN = path.join(ROOT, 'bin', 'exif-fix.js');
@@ -106,17 +106,19 @@ describe('crash safety of --in-place', () => {
     expect(await temporaries(t.dir)).toEqual([]);
   });
 
-  it('removes temporary files a killed run left behind, but not those of a live process', async () => {
+  it('removes temporary files a killed run left behind, but not those of a live process nor a user file that looks alike', async () => {
     const dir = await tempDir();
     await cp(path.join(FIXTURES, 'orientation', 'jpeg-420', 'jpeg-420_6.jpg'), path.join(dir, 'a.jpg'));
-    const dead = execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString();
-    const stale = path.join(dir, `.a.jpg${TEMP_MARKER}${dead}-0123456789ab`);
-    const live = path.join(dir, `.a.jpg${TEMP_MARKER}${process.pid}-ba9876543210`);
+    const dead = Number(execFileSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).toString());
+    const stale = path.join(dir, temporaryName({ scope: temporaryScope(), pid: dead }));
+    const live = path.join(dir, temporaryName());
+    const user = path.join(dir, `.a.jpg.exif-fix-tmp-${dead}-0123456789ab`);
     await writeFile(stale, 'partial');
     await writeFile(live, 'in progress');
+    await writeFile(user, 'a user file named like the temporary files of exif-fix 0.1');
     const { code } = await runCli(['a.jpg', '--in-place'], dir);
     expect(code).toBe(0);
-    expect((await readdir(dir)).sort()).toEqual([path.basename(live), 'a.jpg'].sort());
+    expect((await readdir(dir)).sort()).toEqual([path.basename(live), path.basename(user), 'a.jpg'].sort());
   });
 
   it('does not overwrite a file that changed between read and write', async () => {

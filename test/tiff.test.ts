@@ -193,7 +193,7 @@ describe('hostile and refused TIFF files', () => {
     expect(result.error).toMatch(/BigTIFF/);
   });
 
-  it('refuses to rotate a multi-page TIFF, naming the reason', async () => {
+  it('rotates the first page of a multi-page TIFF and keeps the second page as it was', async () => {
     const input = new Uint8Array(await readFile(fixture(SETS[0], 6)));
     const e = ifd0Entry(input, 0x0112);
     const start = e?.ifdOffset ?? 0;
@@ -206,8 +206,13 @@ describe('hostile and refused TIFF files', () => {
     new DataView(bytes.buffer).setUint32(at + size - 4, 0, true);
     new DataView(bytes.buffer).setUint32(start + size - 4, at, true);
     const { result } = await run('pages.tif', bytes);
-    expect(result.action).toBe('failed');
-    expect(result.error).toMatch(/multi-page TIFF \(2 images/);
+    expect(result.error).toBeNull();
+    expect(result.action).toBe('rotated');
+    expect(result.warnings).toContain('page 2 has its own orientation 6; only the first page is normalized, the others are kept as they are');
+    const out = await readFile(path.join(dir, 'out-pages.tif'));
+    expect((await sharp(out).metadata()).pages).toBe(2);
+    const page2 = (b: Uint8Array) => sharp(b, { page: 1 }).raw().toBuffer();
+    expect((await page2(out)).equals(await page2(bytes))).toBe(true);
   });
 
   it('refuses to rotate a DNG', async () => {

@@ -105,11 +105,16 @@ export function formatLike(value: number, token: string): string {
 /**
  * Parses a number token of a text format (YOLO, VOC): a plain decimal or exponent notation.
  *
- * @throws {ExifFixError} code `'corrupt'` when the token is not a finite number.
+ * The message names where the value is but never quotes it: a label file may be a link to a
+ * file that is not a label at all (issue 12, item 10), whose content must not reach a log.
+ *
+ * @param token - the value's text.
+ * @param what - where it is, e.g. "line 3, value 2" or "<xmin> in <bndbox> 1".
+ * @throws {ExifFixError} code `'corrupt'` "<what> is not a number" when the token is not a finite number.
  */
 export function parseNumber(token: string, what: string): number {
   const v = token.trim() === '' ? Number.NaN : Number(token);
-  if (!Number.isFinite(v)) throw new ExifFixError(`${what}: ${JSON.stringify(token.slice(0, 40))} is not a number`, 'corrupt');
+  if (!Number.isFinite(v)) throw new ExifFixError(`${what} is not a number`, 'corrupt');
   return v;
 }
 

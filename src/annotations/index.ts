@@ -11,7 +11,8 @@
  *
  * @packageDocumentation
  */
-import { lstat, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { lstat, open, readFile, realpath, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import pLimit from 'p-limit';
@@ -23,6 +24,8 @@ import { cocoOutputPath, transformCocoDocument } from './coco.js';
 import { parseJson, stringifyJson } from './json-text.js';
 import { transformLabelme } from './labelme.js';
 import { applyRule, LABEL_EXTENSION, LAYOUTS, outputLabelPath, type LayoutRule, type PerImageFormat } from './locate.js';
+
+export { inputRoot } from './locate.js';
 import { transformVoc } from './voc.js';
 import { transformYolo } from './yolo.js';
 
@@ -79,6 +82,33 @@ export interface AnnotationOptions {
    * @default os.availableParallelism()
    */
   readonly concurrency?: number;
+  /**
+   * The input root of each image, by `FileResult.input`: the directory given, or the static part
+   * of the glob (`inputRoot(PlannedFile.source, PlannedFile.relative)`), relative to `cwd` or
+   * absolute. Labels are looked for only beside the image or below its root, never above it.
+   * @default for each image, `cwd` when the image is inside it, else the image's directory
+   */
+  readonly roots?: ReadonlyMap<string, string>;
+  /**
+   * Whether a label file that is a symbolic link, or is reached through a linked directory below
+   * the image's root, is followed (as `--follow-symlinks` does for images). Without it such a
+   * label is not read and the image's record carries an error.
+   * @default false
+   */
+  readonly followSymlinks?: boolean;
+  /**
+   * In place: whether a label file with other hard links may be parted from them by its atomic
+   * rewrite (see `writeAtomic`). Without it such a label is refused.
+   * @default false
+   */
+  readonly breakHardLinks?: boolean;
+  /**
+   * Locate, read and transform every label in memory, and write nothing: the check a run makes
+   * before writing any image, so that an image whose labels cannot be transformed is not written
+   * either (`api.ts`). The records say what would happen.
+   * @default false
+   */
+  readonly dryRun?: boolean;
 }
 
 /** One label file of an image. */
@@ -188,30 +218,77 @@ interface Located {
   error: string | null;
 }
 
+/** What is at a candidate label path: a file, nothing, or a link not to follow. */
+type Found = 'file' | 'none' | 'link';
+
 async function transformPerImage(images: readonly FileResult[], options: AnnotationOptions, format: PerImageFormat): Promise<AnnotationRecord[]> {
   const cwd = options.cwd ?? process.cwd();
   const abs = (p: string) => path.resolve(cwd, p);
   const limit = pLimit(options.concurrency ?? os.availableParallelism());
   const ext = LABEL_EXTENSION[format];
-  const isFile = (p: string) => stat(abs(p)).then((s) => s.isFile(), () => false);
+  const follow = options.followSymlinks === true;
+  const realRoots = new Map<string, Promise<string | null>>();
+  const realOf = (dir: string) => {
+    let r = realRoots.get(dir);
+    if (r === undefined) {
+      r = realpath(dir).catch(() => null);
+      realRoots.set(dir, r);
+    }
+    return r;
+  };
+  /** The root of an image, in the form of its input path. */
+  const rootOf = (input: string): string => {
+    const given = options.roots?.get(input);
+    const root = given !== undefined ? abs(given) : isInside(abs(input), cwd) ? cwd : path.dirname(abs(input));
+    return path.isAbsolute(input) ? root : path.relative(cwd, root) || '.';
+  };
+  /** A regular file reached without links, or through links only when following them. */
+  const find = async (file: string, root: string): Promise<Found> => {
+    const a = abs(file);
+    const l = await lstat(a).catch(() => undefined);
+    if (!l) return 'none';
+    if (l.isSymbolicLink()) {
+      if (!follow) return 'link';
+      return stat(a).then((s) => (s.isFile() ? 'file' : 'none'), () => 'none');
+    }
+    if (!l.isFile()) return 'none';
+    if (follow) return 'file';
+    // No linked directory between the root (or the label's own directory) and the label.
+    const top = isInside(a, abs(root)) ? abs(root) : path.dirname(a);
+    const [realTop, realDir] = await Promise.all([realOf(top), realpath(path.dirname(a)).catch(() => null)]);
+    if (realTop === null || realDir === null) return 'none';
+    return realDir === path.join(realTop, path.relative(top, path.dirname(a))) ? 'file' : 'link';
+  };
 
   // 1. Locate every label file.
   const located: Located[] = await Promise.all(
     images.map((result) =>
       limit(async (): Promise<Located> => {
-        const candidates = LAYOUTS[format]
-          .map((rule) => ({ rule, file: applyRule(result.input, rule, ext) }))
-          .filter((c): c is { rule: LayoutRule; file: string } => c.file !== null);
-        const existing: Array<{ rule: LayoutRule; file: string }> = [];
+        const root = rootOf(result.input);
+        const existing: Array<{ rule: LayoutRule; file: string; found: Found }> = [];
+        const warnings: string[] = [];
         const seen = new Set<string>();
-        for (const c of candidates) {
-          if (seen.has(abs(c.file))) continue;
-          seen.add(abs(c.file));
-          if (await isFile(c.file)) existing.push(c);
+        for (const rule of LAYOUTS[format]) {
+          const file = applyRule(result.input, rule, ext, root);
+          if (file === null) {
+            // Where the rule would look without the root's bound: say so if a file is there.
+            const image = abs(result.input);
+            const outside = applyRule(image, rule, ext, path.parse(image).root);
+            if (outside !== null && !seen.has(outside) && (await find(outside, path.parse(image).root)) !== 'none') {
+              seen.add(outside);
+              warnings.push(`\`${outside}\` looks like its label file but is outside the input root \`${root}\`; not used (run on the directory that holds both the images and the labels)`);
+            }
+            continue;
+          }
+          if (seen.has(abs(file))) continue;
+          seen.add(abs(file));
+          const found = await find(file, root);
+          if (found !== 'none') existing.push({ rule, file, found });
         }
         const first = existing[0];
-        const warnings = existing.slice(1).map((c) => `\`${c.file}\` also looks like its label file and was left untouched (\`${first.file}\` was used)`);
-        return { result, ctx: contextOf(result, options.space), label: first?.file ?? null, rule: first?.rule ?? null, warnings, output: null, error: null };
+        warnings.push(...existing.slice(1).map((c) => `\`${c.file}\` also looks like its label file and was left untouched (\`${first.file}\` was used)`));
+        const error = first?.found === 'link' ? `its label file \`${first.file}\` is a symbolic link or is reached through one; not followed (use --follow-symlinks)` : null;
+        return { result, ctx: contextOf(result, options.space), label: first?.file ?? null, rule: first?.rule ?? null, warnings, output: null, error };
       }),
     ),
   );
@@ -222,7 +299,7 @@ async function transformPerImage(images: readonly FileResult[], options: Annotat
     if (l.label === null) continue;
     const key = abs(l.label);
     byLabel.set(key, [...(byLabel.get(key) ?? []), l]);
-    l.output = options.out === undefined ? l.label : outputLabelPath(l.result.output, options.out, l.rule as LayoutRule, ext);
+    l.output = options.out === undefined ? l.label : outputLabelPath(l.result.output ?? l.result.input, options.out, l.rule as LayoutRule, ext);
     if (options.out !== undefined && abs(l.output) === key) l.error = `its label output \`${l.output}\` would overwrite the label file itself`;
   }
   const byOutput = new Map<string, Located[]>();
@@ -245,35 +322,32 @@ async function processOne(l: Located, options: AnnotationOptions, format: PerIma
   if (typeof l.ctx === 'string') return { ...record, error: l.ctx };
   const ctx = l.ctx;
   const fail = (reason: string) => ({ ...record, error: `\`${l.label}\`: ${reason}` });
-  let bytes: Buffer;
-  let mode: number;
-  let identity: FileIdentity;
-  let isLink: boolean;
+  let read: LabelRead;
   try {
-    isLink = (await lstat(abs(l.label))).isSymbolicLink();
-    const s = await stat(abs(l.label));
-    if (s.size > MAX_LABEL_BYTES) return fail(`larger than ${MAX_LABEL_BYTES} bytes; not a label file`);
-    mode = s.mode;
-    identity = { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
-    bytes = await readFile(abs(l.label));
+    read = await readLabel(abs(l.label), options.followSymlinks === true);
   } catch (error) {
-    return fail(`cannot read: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`);
+    return fail(messageOf(error));
   }
+  const { bytes, stats, isLink } = read;
+  const identity: FileIdentity = { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
   let outcome: FileOutcome;
   try {
     const text = bytes.toString('utf8');
     if (format === 'yolo') outcome = transformYolo(text, ctx, { kptShape: options.yoloKptShape });
     else if (format === 'voc') outcome = transformVoc(text, ctx);
-    else outcome = await transformLabelme(text, ctx, () => readFile(abs(l.result.output)));
+    else outcome = await transformLabelme(text, ctx, () => readFile(abs(options.dryRun ? l.result.input : (l.result.output ?? l.result.input))));
   } catch (error) {
     return fail(messageOf(error));
   }
   const changed = outcome.text !== bytes.toString('utf8');
   const inPlace = options.out === undefined;
   if (inPlace && changed && isLink) return fail('is a symbolic link; not rewritten in place (use an output directory)');
+  const kept: string[] = [];
   try {
-    if (!inPlace) await writeAtomic(abs(l.output), changed ? Buffer.from(outcome.text, 'utf8') : bytes);
-    else if (changed) await writeAtomic(abs(l.output), Buffer.from(outcome.text, 'utf8'), { mode, expect: identity });
+    if (options.dryRun) {
+      // Nothing is written in a dry run.
+    } else if (!inPlace) await writeAtomic(abs(l.output), changed ? Buffer.from(outcome.text, 'utf8') : bytes);
+    else if (changed) kept.push(...(await writeAtomic(abs(l.output), Buffer.from(outcome.text, 'utf8'), inPlaceOptions(abs(l.label), stats, identity, options))).warnings);
   } catch (error) {
     return fail(messageOf(error));
   }
@@ -281,7 +355,57 @@ async function processOne(l: Located, options: AnnotationOptions, format: PerIma
     ...record,
     files: [{ input: l.label, output: l.output, shapes: outcome.shapes, changed }],
     transformed: outcome.transformed,
-    warnings: [...record.warnings, ...outcome.warnings],
+    warnings: [...record.warnings, ...outcome.warnings, ...kept.map((w) => `\`${l.label}\`: ${w}`)],
+  };
+}
+
+/** Whether `child` is `parent` or below it (both absolute). */
+function isInside(child: string, parent: string): boolean {
+  const rel = path.relative(parent, child);
+  return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+}
+
+interface LabelRead {
+  readonly bytes: Buffer;
+  readonly stats: import('node:fs').Stats;
+  readonly isLink: boolean;
+}
+
+/**
+ * Reads a label file: without `follow`, through `O_NOFOLLOW`, so a link put in its place after
+ * it was located is not read either. Messages carry the system error, never the content.
+ */
+async function readLabel(file: string, follow: boolean): Promise<LabelRead> {
+  const isLink = follow ? (await lstat(file).catch(() => undefined))?.isSymbolicLink() === true : false;
+  let handle;
+  try {
+    handle = await open(file, follow ? constants.O_RDONLY : constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') throw new Error('is a symbolic link; not followed (use --follow-symlinks)');
+    throw new Error(`cannot read: ${code ?? messageOf(error)}`);
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new Error('not a regular file');
+    if (stats.size > MAX_LABEL_BYTES) throw new Error(`larger than ${MAX_LABEL_BYTES} bytes; not a label file`);
+    const bytes = await handle.readFile().catch((error: unknown) => {
+      throw new Error(`cannot read: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`);
+    });
+    return { bytes, stats, isLink };
+  } finally {
+    await handle.close();
+  }
+}
+
+/** `writeAtomic` options of an in-place label rewrite: mode, owner, extended attributes kept; mtime new. */
+function inPlaceOptions(file: string, stats: import('node:fs').Stats, identity: FileIdentity, options: AnnotationOptions) {
+  return {
+    mode: stats.mode,
+    owner: { uid: stats.uid, gid: stats.gid },
+    copyXattrsFrom: file,
+    expect: identity,
+    breakHardLinks: options.breakHardLinks === true,
   };
 }
 
@@ -295,19 +419,17 @@ async function transformCoco(images: readonly FileResult[], options: AnnotationO
   const everyone = (error: string): AnnotationRecord[] =>
     images.map((r) => ({ image: r.input, files: [], transformed: false, error, warnings: [] }));
 
-  let bytes: Buffer;
-  let mode: number;
-  let identity: FileIdentity;
-  let isLink: boolean;
+  let read: LabelRead;
   try {
-    isLink = (await lstat(path.resolve(cwd, coco))).isSymbolicLink();
-    const s = await stat(path.resolve(cwd, coco));
-    mode = s.mode;
-    identity = { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
-    bytes = await readFile(path.resolve(cwd, coco));
+    // The COCO file is named by the user, so a link to it is followed (the in-place rewrite of a
+    // link is refused below).
+    read = await readLabel(path.resolve(cwd, coco), true);
   } catch (error) {
-    return everyone(`cannot read the COCO file \`${coco}\`: ${(error as NodeJS.ErrnoException).code ?? messageOf(error)}`);
+    const m = messageOf(error);
+    return everyone(m.startsWith('cannot read: ') ? `cannot read the COCO file \`${coco}\`: ${m.slice(13)}` : `the COCO file \`${coco}\`: ${m}`);
   }
+  const { bytes, stats, isLink } = read;
+  const identity: FileIdentity = { ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs };
   let file;
   const prepared = images.map((r) => ({ result: r, ctx: contextOf(r, options.space) }));
   const valid = prepared.filter((p): p is { result: FileResult; ctx: ImageContext } => typeof p.ctx !== 'string');
@@ -324,9 +446,15 @@ async function transformCoco(images: readonly FileResult[], options: AnnotationO
   const changed = outcomes.some((o) => o.changed && o.error === null);
   const inPlace = path.resolve(cwd, cocoOut) === path.resolve(cwd, coco);
   if (inPlace && changed && isLink) return everyone(`the COCO file \`${coco}\` is a symbolic link; not rewritten in place (give an output path)`);
+  const kept: string[] = [];
   try {
-    if (!inPlace) await writeAtomic(path.resolve(cwd, cocoOut), changed ? Buffer.from(stringifyJson(file.value, file), 'utf8') : bytes);
-    else if (changed) await writeAtomic(path.resolve(cwd, cocoOut), Buffer.from(stringifyJson(file.value, file), 'utf8'), { mode, expect: identity });
+    if (options.dryRun) {
+      // Nothing is written in a dry run.
+    } else if (!inPlace) await writeAtomic(path.resolve(cwd, cocoOut), changed ? Buffer.from(stringifyJson(file.value, file), 'utf8') : bytes);
+    else if (changed) {
+      const w = await writeAtomic(path.resolve(cwd, cocoOut), Buffer.from(stringifyJson(file.value, file), 'utf8'), inPlaceOptions(path.resolve(cwd, coco), stats, identity, options));
+      kept.push(...w.warnings.map((m) => `the COCO file \`${coco}\`: ${m}`));
+    }
   } catch (error) {
     return everyone(messageOf(error));
   }
@@ -341,7 +469,7 @@ async function transformCoco(images: readonly FileResult[], options: AnnotationO
       files: o.matched ? [{ input: coco, output: cocoOut, shapes: o.shapes, changed: o.changed }] : [],
       transformed: o.transformed,
       error: null,
-      warnings: o.warnings,
+      warnings: [...o.warnings, ...kept],
     };
   });
 }

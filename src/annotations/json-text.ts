@@ -18,7 +18,8 @@ export interface JsonFile {
  * Parses JSON text and notes its layout.
  *
  * @param text - the file's contents (a leading UTF-8 BOM is allowed).
- * @throws {ExifFixError} code `'corrupt'` with the parser's message.
+ * @throws {ExifFixError} code `'corrupt'` "not valid JSON", with the position when the parser
+ *   gives one (never the text: V8's messages quote it).
  */
 export function parseJson(text: string): JsonFile {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
@@ -26,7 +27,10 @@ export function parseJson(text: string): JsonFile {
   try {
     value = JSON.parse(body);
   } catch (error) {
-    throw new ExifFixError(`not valid JSON: ${error instanceof Error ? error.message : String(error)}`, 'corrupt');
+    // V8's message quotes the text around the error ('Unexpected token..., "..." is not valid
+    // JSON'); only the position is kept, so a label file's content never reaches a log.
+    const at = /at position (\d+)/.exec(error instanceof Error ? error.message : '');
+    throw new ExifFixError(at ? `not valid JSON (at character ${Number(at[1]) + 1})` : 'not valid JSON', 'corrupt');
   }
   const indentMatch = /^[[{]\s*?\r?\n([ \t]+)\S/.exec(body.trimStart());
   const trailer = /\r?\n$/.exec(body)?.[0] ?? '';

@@ -61,9 +61,10 @@ function validateShape(shape: unknown, i: number): void {
   const where = `shape ${i + 1}`;
   if (!isObject(shape)) throw new ExifFixError(`${where} is not an object`, 'corrupt');
   if (!Array.isArray(shape.points)) throw new ExifFixError(`${where} has no "points" array`, 'corrupt');
-  for (const p of shape.points as unknown[]) {
+  for (const [j, p] of (shape.points as unknown[]).entries()) {
     if (!Array.isArray(p) || p.length !== 2 || !isNumber(p[0]) || !isNumber(p[1])) {
-      throw new ExifFixError(`${where} has a point that is not [x, y]: ${JSON.stringify(p)?.slice(0, 60)}`, 'corrupt');
+      // Where, not what: a label file's content never goes into a message.
+      throw new ExifFixError(`${where}: point ${j + 1} is not [x, y] (two numbers)`, 'corrupt');
     }
   }
   if (shape.shape_type === 'mask' && (shape.points as unknown[]).length !== 2) {

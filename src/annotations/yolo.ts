@@ -49,7 +49,7 @@ export function transformYolo(text: string, ctx: ImageContext, options: YoloOpti
     if (tokens.length === 0) return raw;
     shapes++;
     const where = `line ${index + 1}`;
-    const values = tokens.slice(1).map((t) => parseNumber(t, where));
+    const values = tokens.slice(1).map((t, i) => parseNumber(t, `${where}, value ${i + 1}`));
     const kind = lineKind(values.length, options, where);
     if (!move) return raw;
     const next = transformLine(values, tokens.slice(1), kind, ctx.orientation, options);

@@ -1,14 +1,16 @@
 /**
  * HEIF/AVIF: orientation lives in the `irot` (rotation) and `imir` (mirror) item properties of
  * the primary image (ISO/IEC 23008-12 sections 6.5.10 and 6.5.12), which decoders apply
- * (DESIGN.md section 2). The EXIF item may carry an Orientation tag too, but decoders do not
- * apply it on top of irot/imir (libheif#227), so it is reported only as a warning when it
- * disagrees, and written as 1 in the output.
+ * (docs/DESIGN.md section 2). The EXIF and XMP items are places too: when the file has irot/imir they
+ * win and the items are not applied on top (libheif#227; a disagreeing item gets a warning);
+ * when it has neither, the EXIF orientation is applied, as its writers (Samsung phones,
+ * libheif's own heif-enc) mean it (docs/HEIF-ORIENTATION.md). Either way every place says 1
+ * after the run.
  *
- * Pixels: libheif (inside sharp) applies irot/imir when decoding, so the pixel path decodes the
- * picture already upright (`decoderApplies`) and sharp encodes a fresh AVIF without irot/imir.
- * This sharp build (prebuilt libvips with libheif + aom) decodes and encodes AV1 only: HEIC
- * (HEVC) files that need new pixels are refused.
+ * Pixels: libheif (inside sharp) applies irot/imir when decoding (`decoderApplies`), and sharp
+ * encodes a fresh AVIF without irot/imir. This sharp build (prebuilt libvips with libheif + aom)
+ * decodes and encodes AV1 only: a HEIC (HEVC) that needs new pixels gets a `refusal` naming
+ * `--to jpeg`, and `src/containers/convert.ts` converts it.
  *
  * Output: the fresh encoding's `ftyp`, items and properties, with the input's metadata added
  * back into its `meta` box: the ICC profile (`colr` of type `prof`/`rICC`, byte for byte), the
@@ -23,12 +25,12 @@
  */
 import { createRequire } from 'node:module';
 import type { Sharp } from 'sharp';
-import { ensure, ExifFixError } from '../errors.js';
+import { ensure, ExifFixError, printable } from '../errors.js';
 import { concat, copyBytes } from '../bytes.js';
 import { rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
-import type { Orientation } from '../orientation.js';
+import { decideOrientation, type Orientation } from '../orientation.js';
 import {
   box,
   fullBox,
@@ -259,28 +261,40 @@ function readHeif(bytes: Uint8Array): HeifInfo {
     }
   }
 
+  // The EXIF and XMP items are places too (docs/HEIF-ORIENTATION.md): irot/imir win when the
+  // file has them (decideOrientation ranks them first, and warns when the items disagree); when it
+  // has neither, the EXIF orientation is what its writer meant and is applied.
   const warnings: string[] = [];
   const { exif, xmp } = metadataItems(meta, primary);
-  const disagrees = (where: string, value: number | undefined) => {
-    if (value === undefined || value === orientation) return;
-    warnings.push(`${where} says orientation ${value} but irot/imir say ${orientation}; decoders follow irot/imir (libheif#227), so ${where} is ignored and written as 1`);
-  };
+  const exifStructures: Uint8Array[] = [];
   for (const id of exif) {
     try {
       const data = itemData(r, meta, id, MAX_METADATA_ITEM);
-      if (data) disagrees('the EXIF item', readExifOrientation(data.subarray(exifTiffStart(data))).orientation);
+      const tiff = data ? data.subarray(exifTiffStart(data)) : undefined;
+      if (tiff) exifStructures.push(tiff);
+      const value = tiff ? readExifOrientation(tiff).orientation : undefined;
+      if (value !== undefined) places.push({ source: 'exif', value });
     } catch (error) {
       warnings.push(`EXIF item is unreadable (${(error as Error).message}); it is kept as it is`);
     }
   }
   for (const id of xmp) {
     const data = itemData(r, meta, id, MAX_METADATA_ITEM);
-    if (data) disagrees('the XMP item', readXmpOrientation(Buffer.from(data).toString('utf8')));
+    const value = data ? readXmpOrientation(Buffer.from(data).toString('utf8')) : undefined;
+    if (value !== undefined) places.push({ source: 'xmp', value });
+  }
+  const decision = decideOrientation(places);
+  if (transforms.length === 0 && decision.orientation !== 1) {
+    warnings.push(`no irot/imir: the EXIF orientation ${decision.orientation} is applied, as the file's writer meant (readers that follow only irot/imir, libheif among them, show this file sideways; docs/HEIF-ORIENTATION.md)`);
   }
 
   const fileBrands = brands(bytes, top[0].end);
   const format = codec === 'av01' || (codec !== 'hvc1' && fileBrands.some((b) => b === 'avif' || b === 'avis')) ? 'avif' : 'heif';
   const bitDepth = coding?.bitDepth ?? 8;
+  // HEVC (and any coding but AV1) cannot be re-encoded here: new pixels need a conversion.
+  const refusal = decision.orientation !== 1 && codec !== 'av01'
+    ? { code: 'unsupported' as const, reason: `${codec === 'hvc1' ? 'HEIC (HEVC-coded)' : `HEIF ('${printable(codec)}'-coded)`} image needs new pixels (orientation ${decision.orientation}), and this tool cannot re-encode ${codec === 'hvc1' ? 'HEVC' : 'that coding'}: convert it with --to jpeg (or --to png, --to webp)` }
+    : undefined;
   return {
     format,
     width,
@@ -288,8 +302,10 @@ function readHeif(bytes: Uint8Array): HeifInfo {
     places,
     lossless: false,
     space: bitDepth > 8 ? 'rgb16' : 'srgb',
-    decoderApplies: true,
+    decoderApplies: transforms.length > 0,
     warnings,
+    refusal,
+    exif: exifStructures,
     codec,
     bitDepth,
     chroma: coding?.chroma ?? '4:2:0',
@@ -310,9 +326,7 @@ function encodeHeif(image: Sharp, info: HeifInfo): Sharp {
   const chromaSubsampling = info.chroma === '4:2:0' ? '4:2:0' : '4:4:4';
   const bitdepth = info.bitDepth >= 12 ? 12 : info.bitDepth > 8 ? 10 : 8;
   if (info.codec === 'hvc1') {
-    if (!hevcAvailable()) {
-      throw new ExifFixError('HEIC (HEVC-coded) image needs new pixels, but HEVC decoding is not available in this sharp build (its libheif decodes AVIF only)', 'unsupported');
-    }
+    if (!hevcAvailable()) throw new ExifFixError(info.refusal?.reason ?? 'HEIC (HEVC-coded) image needs new pixels: convert it with --to jpeg', 'unsupported');
     return image.heif({ compression: 'hevc', quality: HEIF_QUALITY, chromaSubsampling, bitdepth });
   }
   if (info.codec !== 'av01') throw new ExifFixError(`HEIF primary image coded as '${info.codec}' is not supported`, 'unsupported');
@@ -333,7 +347,7 @@ interface ExtraItem {
 }
 
 /** The input's EXIF and XMP items, patched for an upright `width` x `height` picture. */
-async function patchedMetadata(original: Uint8Array, info: HeifInfo, width: number, height: number, orientation: Orientation, warnings: string[]): Promise<ExtraItem[]> {
+function patchedMetadata(original: Uint8Array, info: HeifInfo, width: number, height: number, context: WriteContext, warnings: string[]): ExtraItem[] {
   const r = new Reader(original);
   const { exif, xmp } = metadataItems(info.meta, info.primary);
   const out: ExtraItem[] = [];
@@ -347,7 +361,7 @@ async function patchedMetadata(original: Uint8Array, info: HeifInfo, width: numb
     let patched: Uint8Array | undefined;
     try {
       start = exifTiffStart(data);
-      patched = await rewriteExif(data.subarray(start), { width, height, orientation, where: 'HEIF EXIF item' }, warnings);
+      patched = rewriteExif(data.subarray(start), { width, height, thumbnails: context.thumbnails, pixelsChanged: context.orientation !== 1, where: 'HEIF EXIF item' }, warnings);
     } catch (error) {
       warnings.push(`EXIF item is unreadable (${(error as Error).message}); it is kept as it is`);
     }
@@ -386,12 +400,12 @@ function mergedNclx(input: Reader, inputBox: Box, fresh: Reader, freshBox: Box):
  *   lacks a primary item; `'unsupported'` when a metadata-only rewrite would have to remove a
  *   real rotation, or the file would pass 4 GiB.
  */
-async function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPixels | null, context: WriteContext): Uint8Array {
   if (!pixels) {
     if (orientationFromTransforms(info.transforms) !== 1) {
       throw new ExifFixError('irot/imir cannot be removed without re-encoding the pixels', 'unsupported');
     }
-    return copyBytes(original);
+    return patchMetadataInPlace(original, info, context);
   }
   const { warnings } = context;
   const fr = new Reader(pixels.data);
@@ -407,7 +421,7 @@ async function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPi
   const or = new Reader(original);
   const inputColours = colourBoxes(or, itemProperties(info.meta, info.primary));
   const freshColours = colourBoxes(fr, freshProps);
-  const extras = await patchedMetadata(original, info, pixels.width, pixels.height, context.orientation, warnings);
+  const extras = patchedMetadata(original, info, pixels.width, pixels.height, context, warnings);
   reportDropped(info, extras.length, warnings);
   if (readBoxes(or, 0, original.length).some((b) => b.type === 'moov')) warnings.push('the image sequence (moov track) is not carried over: only the primary still image is');
 
@@ -500,6 +514,43 @@ async function writeHeif(original: Uint8Array, info: HeifInfo, pixels: EncodedPi
   const meta = metaWith(buildIloc(delta, pixels.data.length + delta + 8));
   ensure(meta.length === draft.length, 'HEIF iloc size changed between passes');
   return concat([...freshTop.map((b) => (b === freshMetaBox ? meta : pixels.data.subarray(b.offset, b.end))), extraMdat]);
+}
+
+/**
+ * A metadata-only rewrite (the picture is upright, but an EXIF or XMP item says otherwise, or
+ * holds a value outside 1-8): the EXIF and XMP items get orientation 1 where they are, byte
+ * lengths unchanged (the EXIF value is a fixed-size field; XMP takes the difference out of its
+ * padding), so no offset in the file moves.
+ *
+ * @throws {ExifFixError} code `'unsupported'` when an item is split over several extents, stored
+ *   in a way this reader does not follow, or would change length.
+ */
+function patchMetadataInPlace(original: Uint8Array, info: HeifInfo, context: WriteContext): Uint8Array {
+  const { warnings } = context;
+  const out = copyBytes(original);
+  const r = new Reader(original);
+  const { exif, xmp } = metadataItems(info.meta, info.primary);
+  const put = (id: number, before: Uint8Array, after: Uint8Array) => {
+    if (after === before || Buffer.from(after).equals(Buffer.from(before))) return;
+    const loc = info.meta.locations.get(id);
+    const base = loc?.constructionMethod === 1 ? info.meta.idat?.payload : 0;
+    if (!loc || base === undefined || loc.extents.length !== 1 || after.length !== before.length) {
+      throw new ExifFixError(`the HEIF metadata item ${id} cannot be rewritten in place`, 'unsupported');
+    }
+    out.set(after, base + loc.extents[0].offset);
+  };
+  for (const id of exif) {
+    const data = itemData(r, info.meta, id, MAX_METADATA_ITEM);
+    if (!data) continue;
+    const start = exifTiffStart(data);
+    const patched = rewriteExif(data.subarray(start), { width: info.width, height: info.height, thumbnails: context.thumbnails, pixelsChanged: false, where: 'HEIF EXIF item' }, warnings);
+    if (patched) put(id, data, concat([data.subarray(0, start), patched]));
+  }
+  for (const id of xmp) {
+    const data = itemData(r, info.meta, id, MAX_METADATA_ITEM);
+    if (data) put(id, data, patchXmpBytes(data, info.width, info.height));
+  }
+  return out;
 }
 
 function latin1ToString(bytes: Uint8Array): string {

@@ -43,6 +43,34 @@ export interface JpegFrame {
   readonly components: readonly FrameComponent[];
 }
 
+/**
+ * A departure from ITU T.81 that libjpeg reads past with a warning, found while walking the
+ * markers. Only two kinds can be seen without decoding the entropy-coded data:
+ * - `extraneous-bytes`: bytes between two segments that are not a marker (libjpeg jdmarker.c
+ *   `next_marker` skips them, warning JWRN_EXTRANEOUS_DATA). Nothing of the image is lost:
+ *   {@link repairJpeg} drops them and the image data is complete.
+ * - `premature-end`: the file ends before its EOI marker, inside or after a scan (libjpeg
+ *   jdatasrc.c `fill_input_buffer` inserts a fake EOI, warning JWRN_JPEG_EOF). Image data may be
+ *   missing; decoders fill the rest with grey.
+ * A scan whose entropy-coded data ends early but is followed by a marker (a file cut and EOI
+ * appended) looks whole here; only a decoder finds it (libjpeg warns JWRN_HIT_MARKER), which is
+ * why the re-encode path asks sharp to fail on warnings.
+ */
+export interface JpegDamage {
+  readonly kind: 'extraneous-bytes' | 'premature-end';
+  /**
+   * The lowest sharp `failOn` level that rejects this damage when decoding: `'warning'` for
+   * extraneous bytes (a libjpeg warning), `'truncated'` for a premature end.
+   */
+  readonly level: 'warning' | 'truncated';
+  /** Whether the entropy-coded data is complete (true for extraneous bytes only). */
+  readonly pixelsIntact: boolean;
+  /** libjpeg's own wording, e.g. "Corrupt JPEG data: 3 extraneous bytes before marker 0xe2". */
+  readonly message: string;
+  /** Byte offset where the damage starts. */
+  readonly offset: number;
+}
+
 /** The whole marker layout of a JPEG file. */
 export interface JpegStructure {
   /** Every segment from after SOI to EOI, in file order (SOS segments include their scan data). */
@@ -54,9 +82,12 @@ export interface JpegStructure {
   readonly standardHuffman: boolean;
   /**
    * Offset just past the EOI marker: bytes from here on are a trailer (MPO images, vendor data).
-   * `-1` for a header-only parse.
+   * `-1` for a header-only parse. For a file without EOI (see {@link JpegDamage}
+   * `premature-end`), the offset where the readable segments end (usually the file length).
    */
   readonly eoiEnd: number;
+  /** What was read past, in file order; empty for a well-formed file. */
+  readonly damage: readonly JpegDamage[];
 }
 
 /** Options of {@link parseJpeg}. */
@@ -121,47 +152,77 @@ function skipEntropyData(bytes: Uint8Array, from: number): number {
   }
 }
 
+/** libjpeg's JWRN_JPEG_EOF message (jerror.h). */
+const PREMATURE_END = 'Premature end of JPEG file';
+
 /**
- * Walks every marker of a JPEG file, checking each length against the file.
+ * Walks every marker of a JPEG file, checking each length against the file, as tolerantly as
+ * libjpeg reads one (jdmarker.c `next_marker`):
+ * - bytes between segments that are not a marker are skipped and reported as
+ *   `extraneous-bytes` damage, with libjpeg's message "Corrupt JPEG data: N extraneous bytes
+ *   before marker 0xXX" (a 0xFF00 pair counts as 2, as in libjpeg);
+ * - fill bytes (a run of 0xFF before a marker, T.81 B.1.1.2) are legal and skipped silently;
+ * - a file that ends before its EOI marker once a scan has started is read up to where it ends
+ *   and reported as `premature-end` damage ("Premature end of JPEG file"); a segment cut off
+ *   after the first scan is left to the trailer (bytes from `eoiEnd` on).
  *
  * @param bytes - the whole file (or, with `headerOnly`, at least everything before the first scan).
  * @param options - see {@link ParseJpegOptions}.
- * @throws {ExifFixError} code `'corrupt'` for a missing SOI, a segment running past the end,
- *   a missing frame header or scan, or a file that ends before its EOI marker (truncated).
+ * @throws {ExifFixError} code `'corrupt'` for a missing SOI, a missing frame header or scan, or
+ *   a file that ends (or a segment that runs past the end) before the first scan.
  */
 export function parseJpeg(bytes: Uint8Array, options: ParseJpegOptions = {}): JpegStructure {
   ensure(isJpeg(bytes), 'not a JPEG file (no SOI marker)');
   const segments: JpegSegment[] = [];
   const quantTables: Array<Uint16Array | undefined> = [];
+  const damage: JpegDamage[] = [];
   let frame: JpegFrame | undefined;
   let standardHuffman = true;
   let sawScan = false;
   let p = 2;
+  const prematureEnd = (at: number): JpegStructure => {
+    ensure(frame && sawScan, 'truncated JPEG: the file ends before its image data');
+    damage.push({ kind: 'premature-end', level: 'truncated', pixelsIntact: false, message: PREMATURE_END, offset: at });
+    return { segments, frame, quantTables, standardHuffman, eoiEnd: at, damage };
+  };
   for (;;) {
-    ensure(p + 1 < bytes.length, 'truncated JPEG: the file ends before its EOI marker');
-    ensure(bytes[p] === 0xff, () => `JPEG marker expected at byte ${p}`);
-    let q = p + 1;
-    while (q < bytes.length && bytes[q] === 0xff) q++; // fill bytes
-    ensure(q < bytes.length, 'truncated JPEG: the file ends before its EOI marker');
+    // jdmarker.c next_marker: skip non-0xFF bytes, then fill bytes; a 0xFF00 pair is skipped too.
+    let q = p;
+    let discarded = 0;
+    for (;;) {
+      while (q < bytes.length && bytes[q] !== 0xff) { q++; discarded++; }
+      while (q < bytes.length && bytes[q] === 0xff) q++;
+      if (q >= bytes.length || bytes[q] !== 0x00) break;
+      discarded += 2;
+      q++;
+    }
+    if (q >= bytes.length) return prematureEnd(p);
     const marker = bytes[q];
     const start = q - 1;
+    if (discarded > 0) {
+      const message = `Corrupt JPEG data: ${discarded} extraneous bytes before marker 0x${marker.toString(16).padStart(2, '0')}`;
+      damage.push({ kind: 'extraneous-bytes', level: 'warning', pixelsIntact: true, message, offset: p });
+    }
     if (marker === 0xd9) {
       segments.push({ marker, offset: start, end: q + 1, dataOffset: q + 1, dataLength: 0 });
       ensure(frame && sawScan, 'JPEG has no image data before its EOI marker');
-      return { segments, frame, quantTables, standardHuffman, eoiEnd: q + 1 };
+      return { segments, frame, quantTables, standardHuffman, eoiEnd: q + 1, damage };
     }
     if (isStandalone(marker)) {
       segments.push({ marker, offset: start, end: q + 1, dataOffset: q + 1, dataLength: 0 });
       p = q + 1;
       continue;
     }
-    ensure(q + 3 <= bytes.length, 'truncated JPEG: the file ends inside a marker segment');
+    if (q + 3 > bytes.length) return prematureEnd(start);
     const length = (bytes[q + 1] << 8) | bytes[q + 2];
     ensure(length >= 2, () => `JPEG segment 0x${marker.toString(16)} has length ${length}`);
     const dataOffset = q + 3;
     const dataLength = length - 2;
     let end = dataOffset + dataLength;
-    ensure(end <= bytes.length, 'truncated JPEG: the file ends inside a marker segment');
+    if (end > bytes.length) {
+      ensure(sawScan, 'truncated JPEG: the file ends inside a marker segment');
+      return prematureEnd(start);
+    }
     const data = bytes.subarray(dataOffset, end);
     if (isSof(marker)) {
       ensure(!frame, 'JPEG has more than one frame header');
@@ -175,15 +236,43 @@ export function parseJpeg(bytes: Uint8Array, options: ParseJpegOptions = {}): Jp
       sawScan = true;
       if (options.headerOnly) {
         segments.push({ marker, offset: start, end, dataOffset, dataLength });
-        return { segments, frame, quantTables, standardHuffman, eoiEnd: -1 };
+        return { segments, frame, quantTables, standardHuffman, eoiEnd: -1, damage };
       }
       const next = skipEntropyData(bytes, end);
-      ensure(next >= 0, 'truncated JPEG: the file ends inside the image data');
+      if (next < 0) {
+        segments.push({ marker, offset: start, end: bytes.length, dataOffset, dataLength });
+        return prematureEnd(bytes.length);
+      }
       end = next;
     }
     segments.push({ marker, offset: start, end, dataOffset, dataLength });
     p = end;
   }
+}
+
+/**
+ * The file as libjpeg reads it when its only damage is extraneous bytes between segments: SOI,
+ * every segment in order, then whatever follows EOI, without the skipped bytes. Decoders that are
+ * stricter than libjpeg (the lossless transform) then see a well-formed file with the same
+ * image data and metadata.
+ *
+ * @param bytes - the whole file `structure` was parsed from.
+ * @param structure - what {@link parseJpeg} returned for it (not header-only).
+ * @returns `bytes` itself when nothing was skipped, else a new array.
+ */
+export function repairJpeg(bytes: Uint8Array, structure: JpegStructure): Uint8Array {
+  if (!structure.damage.some((d) => d.kind === 'extraneous-bytes') || structure.eoiEnd < 0) return bytes;
+  let length = 2 + (bytes.length - structure.eoiEnd);
+  for (const seg of structure.segments) length += seg.end - seg.offset;
+  const out = new Uint8Array(length);
+  out.set(bytes.subarray(0, 2));
+  let p = 2;
+  for (const seg of structure.segments) {
+    out.set(bytes.subarray(seg.offset, seg.end), p);
+    p += seg.end - seg.offset;
+  }
+  out.set(bytes.subarray(structure.eoiEnd), p);
+  return out;
 }
 
 function parseFrame(marker: number, data: Uint8Array): JpegFrame {

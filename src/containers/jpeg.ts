@@ -6,14 +6,14 @@
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
 import { concat, startsWith } from '../bytes.js';
-import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, exifPlaces, rewriteExif } from '../metadata/exif.js';
 import { parseTiff, readExifOrientation, readIfd, TiffView } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
-import type { Orientation } from '../orientation.js';
 import type { Container, ContainerInfo, EncodedPixels, OrientationPlace, ReadOptions, WriteContext } from './types.js';
-import { estimateQuality, isJpeg, parseJpeg, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
+import { estimateQuality, isJpeg, parseJpeg, type JpegDamage, type JpegSegment, type JpegStructure } from './jpeg-structure.js';
 
 const MPF_HEADER = Buffer.from('MPF\0', 'latin1');
+const ADOBE_HEADER = Buffer.from('Adobe', 'latin1');
 /** MP Entry tag of the MP Index IFD (CIPA DC-007 section 5.2.3.3). */
 const MP_ENTRY = 0xb002;
 /** The largest EXIF TIFF structure an APP1 segment can hold: 65535 - 2 (length) - 6 ("Exif\0\0"). */
@@ -32,6 +32,11 @@ export interface JpegInfo extends ContainerInfo {
   readonly chromaSubsampling: ChromaSubsampling;
   /** SOF2: progressive Huffman. */
   readonly progressive: boolean;
+  /**
+   * The colour transform flag of an Adobe APP14 segment (0 none: RGB or CMYK; 1 YCbCr; 2 YCCK),
+   * when the file has one (Adobe Technical Note 5116).
+   */
+  readonly adobeTransform?: number;
 }
 
 function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
@@ -44,22 +49,35 @@ function chromaSubsampling(s: JpegStructure): ChromaSubsampling {
   return names[key] ?? c.map((k) => `${k.h}x${k.v}`).join(',');
 }
 
+/** Prefix of every warning about damage read past, so reports can tell them from the rest. */
+export const DAMAGE_WARNING_PREFIX = 'damaged JPEG: ';
+
+/** The warning for one piece of damage: libjpeg's message and what was done about it. */
+function damageWarning(d: JpegDamage): string {
+  const what = d.pixelsIntact ? 'skipped, as libjpeg does; the image data is complete' : 'read up to there, as libjpeg does; the image data may be incomplete';
+  return `${DAMAGE_WARNING_PREFIX}${d.message} (${what})`;
+}
+
 function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
   const structure = parseJpeg(bytes, options);
   const { frame } = structure;
   if (frame.height === 0) throw new ExifFixError('JPEG height is defined by a DNL marker, which is not supported', 'unsupported');
   const places: OrientationPlace[] = [];
-  const warnings: string[] = [];
+  const warnings: string[] = structure.damage.map(damageWarning);
+  const exif: Uint8Array[] = [];
   let sawExif = false;
+  let adobeTransform: number | undefined;
   for (const seg of structure.segments) {
     if (seg.marker === 0xda) break;
+    if (seg.marker === 0xee && seg.dataLength >= 12 && startsWith(bytes, ADOBE_HEADER, seg.dataOffset)) adobeTransform ??= bytes[seg.dataOffset + 11];
     if (seg.marker !== 0xe1) continue;
     if (!sawExif && startsWith(bytes, EXIF_HEADER, seg.dataOffset)) {
       sawExif = true;
       const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
+      exif.push(tiff);
       try {
         const exif = readExifOrientation(tiff);
-        if (exif.orientation !== undefined) places.push({ source: 'exif', value: exif.orientation });
+        places.push(...exifPlaces(exif));
       } catch (error) {
         warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
       }
@@ -78,8 +96,11 @@ function readJpeg(bytes: Uint8Array, options: ReadOptions = {}): JpegInfo {
     lossless: false,
     space: n === 1 ? 'b-w' : n === 4 ? 'cmyk' : 'srgb',
     warnings,
+    exif,
+    damage: structure.damage,
     structure,
     chromaSubsampling: chromaSubsampling(structure),
+    adobeTransform,
     progressive: frame.marker === 0xc2 || frame.marker === 0xc6 || frame.marker === 0xca || frame.marker === 0xce,
   };
 }
@@ -107,14 +128,14 @@ function isMetadataMarker(marker: number): boolean {
  *
  * @returns for each APPn/COM segment before the first scan, in file order, its new bytes.
  */
-async function patchMetadataSegments(
+function patchMetadataSegments(
   bytes: Uint8Array,
   info: JpegInfo,
   width: number,
   height: number,
-  orientation: Orientation,
+  context: WriteContext,
   warnings: string[],
-): Promise<Map<JpegSegment, Uint8Array>> {
+): Map<JpegSegment, Uint8Array> {
   const out = new Map<JpegSegment, Uint8Array>();
   let sawExif = false;
   for (const seg of info.structure.segments) {
@@ -125,7 +146,7 @@ async function patchMetadataSegments(
     if (seg.marker === 0xe1 && !sawExif && startsWith(bytes, EXIF_HEADER, seg.dataOffset)) {
       sawExif = true;
       const tiff = bytes.subarray(seg.dataOffset + EXIF_HEADER.length, seg.dataOffset + seg.dataLength);
-      const patched = await rewriteExif(tiff, { width, height, orientation, maxLength: MAX_EXIF_LENGTH }, warnings);
+      const patched = rewriteExif(tiff, { width, height, thumbnails: context.thumbnails, pixelsChanged: context.orientation !== 1, maxLength: MAX_EXIF_LENGTH }, warnings);
       if (patched) out.set(seg, app1(EXIF_HEADER, patched));
     } else if (seg.marker === 0xe1 && startsWith(bytes, XMP_APP1_HEADER, seg.dataOffset)) {
       const packet = bytes.subarray(seg.dataOffset + XMP_APP1_HEADER.length, seg.dataOffset + seg.dataLength);
@@ -155,10 +176,10 @@ function app1(header: Uint8Array, payload: Uint8Array): Uint8Array {
  * Adobe taken from the new encoding, since it describes that encoding's colour transform), then
  * the new encoding's tables, frame and scans. Bytes after the input's EOI are kept.
  */
-async function writeJpeg(original: Uint8Array, info: JpegInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+function writeJpeg(original: Uint8Array, info: JpegInfo, pixels: EncodedPixels | null, context: WriteContext): Uint8Array {
   const width = pixels?.width ?? info.width;
   const height = pixels?.height ?? info.height;
-  const meta = await patchMetadataSegments(original, info, width, height, context.orientation, context.warnings);
+  const meta = patchMetadataSegments(original, info, width, height, context, context.warnings);
   const parts: Uint8Array[] = [original.subarray(0, 2)];
   if (!pixels) {
     for (const seg of info.structure.segments) parts.push(meta.get(seg) ?? original.subarray(seg.offset, seg.end));

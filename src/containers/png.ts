@@ -6,7 +6,7 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError } from '../errors.js';
-import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, exifPlaces, rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmp, patchXmpBytes, readXmpOrientation, XMP_APP1_HEADER } from '../metadata/xmp.js';
 import { decideOrientation, ORIENTATIONS, type Orientation } from '../orientation.js';
@@ -146,6 +146,7 @@ function readPng(bytes: Uint8Array, options: ReadOptions = {}): PngInfo {
   const { header } = structure;
   const places: OrientationPlace[] = [];
   const warnings: string[] = [];
+  const exif: Uint8Array[] = [];
   let animated = false;
   const budget = textBudget();
   for (const chunk of structure.chunks) {
@@ -158,9 +159,10 @@ function readPng(bytes: Uint8Array, options: ReadOptions = {}): PngInfo {
     if (!carrier) continue;
     if (carrier.kind === 'exif' || carrier.kind === 'raw-exif') {
       const tiff = carrier.kind === 'exif' ? carrier.tiff : carrier.payload;
+      exif.push(tiff);
       try {
         const exif = readExifOrientation(tiff);
-        if (exif.orientation !== undefined) places.push({ source: carrier.kind === 'exif' ? 'exif' : 'exif-raw-profile', value: exif.orientation });
+        places.push(...exifPlaces(exif, carrier.kind === 'exif' ? 'exif' : 'exif-raw-profile'));
       } catch (error) {
         warnings.push(`EXIF in PNG ${chunk.type} chunk is unreadable (${(error as Error).message}); it is kept as it is`);
       }
@@ -169,13 +171,6 @@ function readPng(bytes: Uint8Array, options: ReadOptions = {}): PngInfo {
       const value = readXmpOrientation(text);
       if (value !== undefined) places.push({ source: 'xmp', value });
     }
-  }
-  const decision = decideOrientation(places);
-  if (animated && decision.orientation !== 1) {
-    throw new ExifFixError(
-      `animated PNG (acTL chunk) with orientation ${decision.orientation} is not supported: each frame would have to be transformed and re-encoded`,
-      'unsupported',
-    );
   }
   const { colourType, bitDepth } = header;
   const grey = colourType === 0 || colourType === 4;
@@ -189,6 +184,8 @@ function readPng(bytes: Uint8Array, options: ReadOptions = {}): PngInfo {
     warnings,
     structure,
     animated,
+    exif,
+    refusal: animated ? { code: 'unsupported', reason: 'animated PNG (acTL chunk) is not supported when the pixels must change: each frame would have to be transformed and re-encoded' } : undefined,
   };
 }
 
@@ -294,17 +291,17 @@ function swapAxes(type: string, data: Uint8Array): Uint8Array | undefined {
  * The new bytes of an orientation carrier: orientation 1 and the new pixel size, everything else
  * of the chunk kept; or `undefined` when nothing in it needs changing.
  */
-async function patchCarrier(
+function patchCarrier(
   carrier: Carrier,
   width: number,
   height: number,
-  orientation: Orientation,
+  context: WriteContext,
   warnings: string[],
-): Promise<Uint8Array | undefined> {
-  const exifPatch = (tiff: Uint8Array) => rewriteExif(tiff, { width, height, orientation, where: `PNG ${carrier.chunk.type} chunk` }, warnings);
+): Uint8Array | undefined {
+  const exifPatch = (tiff: Uint8Array) => rewriteExif(tiff, { width, height, thumbnails: context.thumbnails, pixelsChanged: context.orientation !== 1, where: `PNG ${carrier.chunk.type} chunk` }, warnings);
   switch (carrier.kind) {
     case 'exif': {
-      const tiff = await exifPatch(carrier.tiff);
+      const tiff = exifPatch(carrier.tiff);
       if (!tiff) return undefined;
       return buildChunk('eXIf', carrier.prefixed ? concat([EXIF_HEADER, tiff]) : tiff);
     }
@@ -323,7 +320,7 @@ async function patchCarrier(
     case 'raw-exif':
     case 'raw-xmp': {
       let payload: Uint8Array | undefined;
-      if (carrier.kind === 'raw-exif') payload = await exifPatch(carrier.payload);
+      if (carrier.kind === 'raw-exif') payload = exifPatch(carrier.payload);
       else {
         const patched = patchXmpBytes(carrier.payload, width, height);
         payload = patched === carrier.payload ? undefined : patched;
@@ -346,7 +343,7 @@ async function patchCarrier(
  * is truecolour), `bKGD`/`sBIT` that cannot be translated to the new colour type (warned), and
  * unknown chunks that are not safe to copy (PNG spec section 14.2; warned).
  */
-async function writePng(original: Uint8Array, info: PngInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+function writePng(original: Uint8Array, info: PngInfo, pixels: EncodedPixels | null, context: WriteContext): Uint8Array {
   const { structure } = info;
   const width = pixels?.width ?? info.width;
   const height = pixels?.height ?? info.height;
@@ -359,7 +356,7 @@ async function writePng(original: Uint8Array, info: PngInfo, pixels: EncodedPixe
   for (const chunk of structure.chunks) {
     const carrier = tryCarrier(original, chunk, context.warnings, budget);
     if (carrier) {
-      const patched = await patchCarrier(carrier, width, height, context.orientation, context.warnings);
+      const patched = patchCarrier(carrier, width, height, context, context.warnings);
       if (patched) replaced.set(chunk, patched);
     } else if (chunk.type === 'orNT' && chunk.length === 1 && original[chunk.dataOffset] > 1) {
       replaced.set(chunk, buildChunk('orNT', Uint8Array.of(1)));

@@ -123,15 +123,17 @@ function ifdSize(ifd: OutIfd): number {
 }
 
 /**
- * Serializes a single-page TIFF whose IFD0 is `ifd0`.
+ * Serializes a TIFF whose IFD0 is `ifd0`, followed in the IFD chain by the `further` pages
+ * (TIFF 6.0 section 2: each IFD's next-IFD pointer names the next page; the last one is 0).
  *
  * @param ifd0 - IFD0; sub-IFDs are reached through its `ifd` entries.
  * @param littleEndian - byte order of the header ("II" or "MM"); entry values must already be in it.
+ * @param further - the IFDs of pages 2, 3, ... in order (default none: a single-page file).
  * @returns the whole file.
  * @throws {ExifFixError} code `'unsupported'` when the file would pass 4 GiB (classic TIFF
  *   offsets are 32-bit), or sub-IFDs nest deeper than 4.
  */
-export function serializeTiff(ifd0: OutIfd, littleEndian: boolean): Uint8Array {
+export function serializeTiff(ifd0: OutIfd, littleEndian: boolean, further: readonly OutIfd[] = []): Uint8Array {
   // Pass 1: the IFDs in output order, their offsets, then the blobs'.
   const order: OutIfd[] = [];
   const visit = (ifd: OutIfd, depth: number) => {
@@ -139,7 +141,8 @@ export function serializeTiff(ifd0: OutIfd, littleEndian: boolean): Uint8Array {
     order.push(ifd);
     for (const e of ifd.entries) if ('ifd' in e) visit(e.ifd, depth + 1);
   };
-  visit(ifd0, 0);
+  const chain = [ifd0, ...further];
+  for (const page of chain) visit(page, 0);
   const ifdOffsets = new Map<OutIfd, number>();
   let offset = 8;
   for (const ifd of order) {
@@ -200,7 +203,9 @@ export function serializeTiff(ifd0: OutIfd, littleEndian: boolean): Uint8Array {
         data += even(bytes.length);
       }
     });
-    view.setUint32(start + 2 + 12 * entries.length, 0, littleEndian); // single page: no next IFD
+    const page = chain.indexOf(ifd);
+    const next = page >= 0 && page + 1 < chain.length ? (ifdOffsets.get(chain[page + 1]) as number) : 0;
+    view.setUint32(start + 2 + 12 * entries.length, next, littleEndian);
   }
   for (const [blob, at] of blobOffsets) out.set(blob, at);
   return out;

@@ -3,7 +3,7 @@
  * `tiff:Orientation`) when present (DESIGN.md section 2; TIFF 6.0 section 8). libvips does not
  * apply the tag on load, so the pixel path rotates the decoded pixels.
  *
- * The output is a new single-page TIFF in the input's byte order: IFD0 holds the image-structure
+ * The output is a new TIFF in the input's byte order: IFD0 holds the image-structure
  * tags of the fresh encoding (size, BitsPerSample, Compression, Photometric, strips or tiles,
  * Predictor, ExtraSamples, SampleFormat, JPEG tables) and every other tag of the input's IFD0:
  * Make, Model, Software, DateTime, Artist, Copyright, ImageDescription, X/YResolution (swapped
@@ -12,8 +12,16 @@
  * (34853) IFDs, copied with their Interoperability IFD and values relocated, PixelXDimension/
  * PixelYDimension set to the new size. Orientation is written as 1.
  *
+ * Further pages of a multi-page file follow in the IFD chain, kept byte for byte: their tags
+ * and strips or tiles are copied as they are (only offsets change), with their own orientation,
+ * which a warning names when it is not 1. Only the first page is normalized.
+ *
+ * Bilevel documents (1 bit per sample, WhiteIsZero or BlackIsZero) are re-encoded bit-exact in
+ * their own compression: CCITT Group 4 (compression 4), PackBits (32773), LZW (5), deflate and
+ * none. CCITT Group 3 (compression 3) is read, but libvips can only write Group 4, so a
+ * Group 3 page comes out Group 4 (the same bits), with a warning.
+ *
  * Not kept when pixels change:
- * - further pages (multi-page files with an orientation other than 1 are refused instead);
  * - maker notes whose internal offsets are absolute: they move with the relocated Exif IFD (a
  *   warning says so), as with any TIFF rewriter that is not maker-note aware;
  * - Photoshop layer data (ImageSourceData, 37724), which describes the old pixel layout;
@@ -28,8 +36,8 @@
  */
 import { copyBytes } from '../bytes.js';
 import type { Sharp, TiffOptions } from 'sharp';
-import { ensure, ExifFixError } from '../errors.js';
-import { countIfds, entryInt, readIfd, TAG, tiffByteOrder, TiffView, type Ifd, type IfdEntry } from '../metadata/tiff.js';
+import { ensure, ExifFixError, type Refusal } from '../errors.js';
+import { entryInt, readIfd, TAG, tiffByteOrder, TiffView, type Ifd, type IfdEntry } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import { ORIENTATIONS } from '../orientation.js';
 import { estimateQuality } from './jpeg-structure.js';
@@ -91,6 +99,8 @@ const MAX_SAMPLES = 64;
 /** Compression schemes (TIFF 6.0 section 3, TIFF Technical Note 2, libtiff tiff.h) and sharp's name for re-encoding them. */
 const COMPRESSION: Readonly<Record<number, { readonly sharp: NonNullable<TiffOptions['compression']>; readonly lossless: boolean }>> = {
   1: { sharp: 'none', lossless: true },
+  3: { sharp: 'ccittfax4', lossless: true },
+  4: { sharp: 'ccittfax4', lossless: true },
   5: { sharp: 'lzw', lossless: true },
   7: { sharp: 'jpeg', lossless: false },
   8: { sharp: 'deflate', lossless: true },
@@ -106,8 +116,10 @@ export interface TiffInfo extends ContainerInfo {
   readonly littleEndian: boolean;
   /** IFD0 of the input (offsets are into the input file). */
   readonly ifd0: Ifd;
-  /** Images in the main IFD chain (pages), at most 64 counted. */
+  /** Images in the main IFD chain (pages). */
   readonly pages: number;
+  /** The IFDs of pages 2, 3, ... (offsets are into the input file), kept byte for byte on rewrite. */
+  readonly furtherPages: readonly Ifd[];
   /** Compression tag value (1 when absent). */
   readonly compression: number;
   /** Predictor tag value (1 when absent): 2 horizontal differencing, 3 floating point. */
@@ -120,8 +132,8 @@ export interface TiffInfo extends ContainerInfo {
   readonly tile?: { readonly width: number; readonly height: number };
   /** Estimated IJG quality of JPEG-compressed (7) data, from its quantization tables. */
   readonly jpegQuality?: number;
-  /** Why the pixels cannot be re-encoded (set for refused variants; thrown only when pixels must change). */
-  readonly refusal?: string;
+  /** Why the pixels cannot be re-encoded (set for refused variants; the plan refuses them only when pixels must change). */
+  readonly refusal?: Refusal;
 }
 
 /**
@@ -191,6 +203,30 @@ function tiffJpegQuality(t: TiffView, ifd0: Ifd): number {
   return estimateQuality(tables);
 }
 
+/** At most this many pages are carried over; more means a hostile or broken file. */
+const MAX_PAGES = 4096;
+
+/**
+ * The IFDs that follow IFD0 in the main chain (TIFF 6.0 section 2), in order.
+ *
+ * @throws {ExifFixError} code `'corrupt'` for an IFD out of range, a chain that loops, or more
+ *   than 4096 pages.
+ */
+function readFurtherPages(t: TiffView, ifd0: Ifd): Ifd[] {
+  const pages: Ifd[] = [];
+  const seen = new Set<number>([ifd0.offset]);
+  let next = ifd0.next;
+  while (next !== 0) {
+    ensure(!seen.has(next), () => `IFD chain loops back to byte ${next}`);
+    ensure(pages.length < MAX_PAGES, `more than ${MAX_PAGES} pages in the IFD chain`);
+    seen.add(next);
+    const ifd = readIfd(t, next);
+    pages.push(ifd);
+    next = ifd.next;
+  }
+  return pages;
+}
+
 /**
  * Parses the TIFF header and IFD0 (never decoding pixels) and finds the orientation places:
  * tag 0x0112 of IFD0 (source `tiff`) and `tiff:Orientation` in the XMP of tag 700 (source `xmp`).
@@ -208,7 +244,8 @@ function readTiff(bytes: Uint8Array): TiffInfo {
   const ifd0Offset = t.u32(4);
   ensure(ifd0Offset >= 8, 'IFD0 offset points into the TIFF header');
   const ifd0 = readIfd(t, ifd0Offset);
-  const pages = countIfds(bytes);
+  const furtherPages = readFurtherPages(t, ifd0);
+  const pages = 1 + furtherPages.length;
   const get = (tag: number) => ifd0.entries.get(tag);
   const width = entryInt(t, get(TAG.ImageWidth));
   const height = entryInt(t, get(TAG.ImageLength));
@@ -239,15 +276,26 @@ function readTiff(bytes: Uint8Array): TiffInfo {
   const bits = Math.max(...bitsPerSample);
   const colourSamples = samples - extraSamples;
 
-  let refusal: string | undefined;
-  const refuse = (reason: string) => (refusal ??= reason);
+  let refusal: Refusal | undefined;
+  const refuse = (reason: string) => (refusal ??= { code: 'unsupported', reason });
   const raw = get(T.DNGVersion) !== undefined || get(T.SubIFDs) !== undefined || (bytes[8] === 0x43 && bytes[9] === 0x52);
   if (raw) {
     refuse('camera raw and DNG files are not normalized: their orientation belongs in metadata, which raw converters apply');
   }
-  if (pages > 1) refuse(`multi-page TIFF (${pages} images in the IFD chain): only the first page would be rotated`);
+  for (const [k, page] of furtherPages.entries()) {
+    const pageOrientation = entryInt(t, page.entries.get(TAG.Orientation));
+    if (pageOrientation !== undefined && pageOrientation !== 1) {
+      warnings.push(`page ${k + 2} has its own orientation ${pageOrientation}; only the first page is normalized, the others are kept as they are`);
+    }
+    if (page.entries.has(513) || page.entries.has(T.StripOffsets) === page.entries.has(T.TileOffsets)) {
+      refuse(`page ${k + 2} of this multi-page TIFF has no plain strips or tiles (or old-style JPEG), so it cannot be carried over`);
+    }
+  }
   const scheme = COMPRESSION[compression];
   if (!scheme) refuse(`TIFF compression ${compression} is not supported for re-encoding`);
+  if ((compression === 3 || compression === 4) && !(bits === 1 && samples === 1 && (photometric === 0 || photometric === 1))) {
+    refuse(`CCITT-compressed TIFF with ${samples} samples of ${bits} bits (photometric ${photometric}) is not supported for re-encoding`);
+  }
   if (sampleFormats.some((f) => f !== 1)) refuse('TIFF with floating-point or signed samples is not supported for re-encoding');
   if (bits > 16 || bitsPerSample.some((b) => b !== bits)) refuse(`TIFF with ${bitsPerSample.join('/')} bits per sample is not supported for re-encoding`);
 
@@ -276,6 +324,7 @@ function readTiff(bytes: Uint8Array): TiffInfo {
     littleEndian,
     ifd0,
     pages,
+    furtherPages,
     compression,
     predictor,
     bitsPerSample,
@@ -299,7 +348,7 @@ function jpegFeasible(info: TiffInfo): boolean {
  * @throws {ExifFixError} code `'unsupported'` for the variants {@link readTiff} refused.
  */
 function encodeTiff(image: Sharp, info: TiffInfo): Sharp {
-  if (info.refusal) throw new ExifFixError(info.refusal, 'unsupported');
+  if (info.refusal) throw new ExifFixError(info.refusal.reason, info.refusal.code);
   const scheme = COMPRESSION[info.compression];
   let compression = scheme.sharp;
   const options: TiffOptions = {};
@@ -433,7 +482,7 @@ function patchInPlace(original: Uint8Array, info: TiffInfo): Uint8Array {
  * @throws {ExifFixError} code `'corrupt'` when a sub-IFD is out of range or reached twice,
  *   `'unsupported'` past 4 GiB.
  */
-async function writeTiff(original: Uint8Array, info: TiffInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+function writeTiff(original: Uint8Array, info: TiffInfo, pixels: EncodedPixels | null, context: WriteContext): Uint8Array {
   if (!pixels) return patchInPlace(original, info);
   const { warnings } = context;
   const fresh = freshStructure(pixels, info.littleEndian);
@@ -441,6 +490,7 @@ async function writeTiff(original: Uint8Array, info: TiffInfo, pixels: EncodedPi
   if (le !== info.littleEndian) warnings.push('written little-endian: the new encoding stores its 16-bit samples little-endian');
   if (info.compression === 7 && fresh.compression !== 7) warnings.push('JPEG-compressed TIFF re-encoded with deflate: libvips cannot write JPEG for this sample layout');
   if (info.photometric === 3) warnings.push('palette TIFF re-encoded as RGB');
+  if (info.compression === 3) warnings.push('CCITT Group 3 TIFF re-encoded as Group 4 (the same bits): libvips cannot write Group 3');
   const t = new TiffView(original, info.littleEndian);
   const swapAxes = ORIENTATIONS[context.orientation].swapsDimensions;
   const entries: OutEntry[] = [...fresh.entries];
@@ -479,7 +529,51 @@ async function writeTiff(original: Uint8Array, info: TiffInfo, pixels: EncodedPi
       entries.push(entryValues(t, entry, le, OPAQUE_TAGS.has(tag)));
     }
   }
-  return serializeTiff({ entries }, le);
+  const further = info.furtherPages.map((page, k) => copyPage(t, page, k + 2, le, seen, warnings));
+  return serializeTiff({ entries }, le, further);
+}
+
+/**
+ * Page `number` of the input as an output IFD, byte for byte: every tag's values, its strips or
+ * tiles, and its Exif/GPS sub-IFDs (values relocated). Pointer tags this module cannot follow
+ * are dropped with a warning, as for IFD0.
+ *
+ * @throws {ExifFixError} code `'unsupported'` when the output byte order differs from the input
+ *   and the page has samples wider than a byte (their bytes would have to be swapped inside
+ *   compressed data); `'corrupt'` for strips out of range.
+ */
+function copyPage(t: TiffView, page: Ifd, number: number, le: boolean, seen: Set<number>, warnings: string[]): OutIfd {
+  const bits = Math.max(1, ...entryInts(t, page.entries.get(T.BitsPerSample), MAX_SAMPLES));
+  if (le !== t.littleEndian && bits > 8) {
+    throw new ExifFixError(`page ${number} has ${bits}-bit samples in the input's byte order, which the rewritten file does not use`, 'unsupported');
+  }
+  const blobsOf = (offsetsTag: number, countsTag: number): Uint8Array[] => {
+    const offsets = entryInts(t, page.entries.get(offsetsTag), Number.MAX_SAFE_INTEGER);
+    const counts = entryInts(t, page.entries.get(countsTag), Number.MAX_SAFE_INTEGER);
+    ensure(offsets.length === counts.length, () => `page ${number} has mismatched strip tables`);
+    return offsets.map((o, k) => {
+      ensure(o + counts[k] <= t.bytes.length, () => `page ${number} has a strip out of range`);
+      return t.bytes.subarray(o, o + counts[k]);
+    });
+  };
+  const entries: OutEntry[] = [];
+  for (const [tag, entry] of page.entries) {
+    if (tag === T.StripOffsets) entries.push({ tag, blobs: blobsOf(T.StripOffsets, T.StripByteCounts) });
+    else if (tag === T.TileOffsets) entries.push({ tag, blobs: blobsOf(T.TileOffsets, T.TileByteCounts) });
+    else if (SUB_IFD_TAGS.has(tag)) {
+      const target = entryInt(t, entry);
+      if (target === undefined || target < 8 || target >= t.bytes.length || seen.has(target)) {
+        warnings.push(`page ${number} pointer 0x${tag.toString(16)} is out of range and was dropped`);
+        continue;
+      }
+      entries.push({ tag, type: entry.type === FIELD.IFD ? FIELD.IFD : FIELD.LONG, ifd: copySubIfd(t, target, le, 1, seen, () => undefined, warnings) });
+    } else if (UNKNOWN_POINTER_TAGS.has(tag) || entry.type === FIELD.IFD || tag === 288 || tag === 289) {
+      warnings.push(`page ${number} tag 0x${tag.toString(16)} points to data this tool cannot relocate and was dropped`);
+    } else {
+      entries.push(entryValues(t, entry, le, OPAQUE_TAGS.has(tag)));
+    }
+  }
+  return { entries };
 }
 
 /** The TIFF container module (TIFF 6.0; classic TIFF only, not BigTIFF). */

@@ -4,26 +4,14 @@
  * and write the file back with orientation 1 everywhere and everything else kept.
  */
 import type { Sharp } from 'sharp';
+import type { Refusal } from '../errors.js';
+import type { ThumbnailLookup } from '../metadata/exif.js';
+import type { Orientation, OrientationPlace } from '../orientation.js';
 
 /** Image containers exif-fix recognises by their bytes. GIF and BMP carry no orientation. */
 export type ImageFormat = 'jpeg' | 'png' | 'webp' | 'tiff' | 'heif' | 'avif' | 'gif' | 'bmp';
 
-/**
- * Where an orientation value was found (DESIGN.md section 2):
- * - `exif`: EXIF IFD0 tag 0x0112 (JPEG APP1, PNG `eXIf`, WebP `EXIF`);
- * - `exif-raw-profile`: EXIF in ImageMagick's PNG text chunk "Raw profile type exif";
- * - `xmp`: XMP `tiff:Orientation`;
- * - `tiff`: tag 0x0112 of a TIFF file's first IFD;
- * - `irot-imir`: the HEIF/AVIF item properties `irot` and `imir` (ISO/IEC 23008-12 section 6.5.10/6.5.12).
- */
-export type OrientationSource = 'exif' | 'exif-raw-profile' | 'xmp' | 'tiff' | 'irot-imir';
-
-/** One place in a file that holds an orientation value. */
-export interface OrientationPlace {
-  readonly source: OrientationSource;
-  /** The raw value found; may be outside 1-8 (such values mean upright). */
-  readonly value: number;
-}
+export type { OrientationPlace, OrientationSource } from '../orientation.js';
 
 /**
  * Colour space of the stored pixels, as sharp names it, so the pixel path keeps it:
@@ -48,6 +36,34 @@ export interface ContainerInfo {
   readonly decoderApplies?: boolean;
   /** Warnings raised while reading, without the file name. */
   readonly warnings: string[];
+  /**
+   * Why new pixels cannot be made for this file (an animated or multi-page file, a codec without
+   * a decoder, a variant the encoder cannot keep), or absent. Readers report it as data; only
+   * the plan (`plan.ts`) decides, and only when pixels must change.
+   */
+  readonly refusal?: Refusal;
+  /**
+   * Every EXIF TIFF structure in the file (without any "Exif\0\0" prefix), so the job can
+   * transform their thumbnails before the container writes them (docs/DESIGN.md section 3).
+   */
+  readonly exif?: readonly Uint8Array[];
+  /**
+   * Damage the reader read past the way libjpeg does (JPEG only so far); absent or empty for a
+   * well-formed file. The plan applies the damaged-file policy (docs/DESIGN.md): an upright file
+   * is copied byte for byte, new pixels are refused unless `--fail-on` accepts the damage
+   * (`pixels/reencode.ts` `damageRefusal`).
+   */
+  readonly damage?: readonly ReadDamage[];
+}
+
+/** One departure from the format's spec that a reader read past (see containers/jpeg-structure.ts JpegDamage). */
+export interface ReadDamage {
+  /** The lowest sharp `failOn` level that rejects it: `'warning'`, `'truncated'` or `'error'`. */
+  readonly level: 'warning' | 'truncated' | 'error';
+  /** Whether the pixel data is complete (the damage lies outside it and is dropped on rewrite). */
+  readonly pixelsIntact: boolean;
+  /** The decoder's own wording (libjpeg's for JPEG), without the file name. */
+  readonly message: string;
 }
 
 /** A freshly encoded image from the pixel path: a whole file in the same container, without metadata. */
@@ -72,7 +88,9 @@ export interface ReadOptions {
 /** Extra context a container writer may need. */
 export interface WriteContext {
   /** The orientation being baked in (1 for a metadata-only rewrite). */
-  readonly orientation: import('../orientation.js').Orientation;
+  readonly orientation: Orientation;
+  /** The EXIF thumbnails the job prepared; see {@link ThumbnailLookup}. */
+  readonly thumbnails?: ThumbnailLookup;
   /** Collects warnings (without the file name). */
   readonly warnings: string[];
 }
@@ -116,5 +134,5 @@ export interface Container<I extends ContainerInfo = ContainerInfo> {
    * @param context - orientation applied and a warning sink.
    * @returns the whole output file.
    */
-  write(original: Uint8Array, info: I, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array>;
+  write(original: Uint8Array, info: I, pixels: EncodedPixels | null, context: WriteContext): Uint8Array;
 }

@@ -7,7 +7,7 @@
  */
 import type { Sharp } from 'sharp';
 import { ExifFixError, ensure, printable } from '../errors.js';
-import { EXIF_HEADER, rewriteExif } from '../metadata/exif.js';
+import { EXIF_HEADER, exifPlaces, rewriteExif } from '../metadata/exif.js';
 import { readExifOrientation } from '../metadata/tiff.js';
 import { patchXmpBytes, readXmpOrientation } from '../metadata/xmp.js';
 import { decideOrientation, type Orientation } from '../orientation.js';
@@ -68,14 +68,17 @@ function readWebp(bytes: Uint8Array): WebpInfo {
 
   const places: OrientationPlace[] = [];
   const warnings: string[] = [];
+  const exif: Uint8Array[] = [];
   let sawExif = false;
   let sawXmp = false;
   for (const chunk of chunks) {
     if (chunk.fourcc === 'EXIF' && !sawExif) {
       sawExif = true;
       try {
-        const exif = readExifOrientation(exifTiff(payload(bytes, chunk)).tiff);
-        if (exif.orientation !== undefined) places.push({ source: 'exif', value: exif.orientation });
+        const tiff = exifTiff(payload(bytes, chunk)).tiff;
+        exif.push(tiff);
+        const read = readExifOrientation(tiff);
+        places.push(...exifPlaces(read));
       } catch (error) {
         warnings.push(`EXIF is unreadable (${(error as Error).message}); it is kept as it is`);
       }
@@ -93,13 +96,6 @@ function readWebp(bytes: Uint8Array): WebpInfo {
   if (animated) {
     ensure(canvas, 'animated WebP has no VP8X chunk');
     ({ width, height } = canvas);
-    const decision = decideOrientation(places);
-    if (decision.orientation !== 1) {
-      throw new ExifFixError(
-        `animated WebP with orientation ${decision.orientation} is not supported: each frame would have to be transformed and re-encoded`,
-        'unsupported',
-      );
-    }
   } else {
     const image = chunks.find((c) => c.fourcc === 'VP8 ' || c.fourcc === 'VP8L');
     ensure(image, 'WebP has no VP8 or VP8L image chunk');
@@ -115,7 +111,8 @@ function readWebp(bytes: Uint8Array): WebpInfo {
       ensure(canvas.width === width && canvas.height === height, `WebP VP8X canvas ${canvas.width}x${canvas.height} does not match the ${width}x${height} image`);
     }
   }
-  return { format: 'webp', width, height, places, lossless, space: 'srgb', warnings, structure, animated, quality };
+  const refusal = animated ? { code: 'unsupported' as const, reason: 'animated WebP is not supported when the pixels must change: each frame would have to be transformed and re-encoded' } : undefined;
+  return { format: 'webp', width, height, places, lossless, space: 'srgb', warnings, exif, structure, animated, quality, refusal };
 }
 
 /**
@@ -130,15 +127,15 @@ function encodeWebp(image: Sharp, info: WebpInfo): Sharp {
 }
 
 /** Patches an `EXIF` chunk payload; `undefined` when it cannot be read (kept as it is, with a warning). */
-async function patchExifPayload(
+function patchExifPayload(
   data: Uint8Array,
   width: number,
   height: number,
-  orientation: Orientation,
+  context: WriteContext,
   warnings: string[],
-): Promise<Uint8Array | undefined> {
+): Uint8Array | undefined {
   const { prefixed, tiff } = exifTiff(data);
-  const patched = await rewriteExif(tiff, { width, height, orientation, where: 'WebP EXIF chunk' }, warnings);
+  const patched = rewriteExif(tiff, { width, height, thumbnails: context.thumbnails, pixelsChanged: context.orientation !== 1, where: 'WebP EXIF chunk' }, warnings);
   if (!patched) return undefined;
   return prefixed ? concat([EXIF_HEADER, patched]) : patched;
 }
@@ -161,7 +158,7 @@ function vp8x(flags: number, width: number, height: number): Uint8Array {
  * EXIF, XMP or alpha), ICCP and unknown chunks kept byte for byte. Bytes after the RIFF payload
  * are kept.
  */
-async function writeWebp(original: Uint8Array, info: WebpInfo, pixels: EncodedPixels | null, context: WriteContext): Promise<Uint8Array> {
+function writeWebp(original: Uint8Array, info: WebpInfo, pixels: EncodedPixels | null, context: WriteContext): Uint8Array {
   const { structure } = info;
   const width = pixels?.width ?? info.width;
   const height = pixels?.height ?? info.height;
@@ -180,7 +177,7 @@ async function writeWebp(original: Uint8Array, info: WebpInfo, pixels: EncodedPi
   let imageDone = false;
   for (const chunk of structure.chunks) {
     if (chunk.fourcc === 'EXIF') {
-      const patched = await patchExifPayload(payload(original, chunk), width, height, context.orientation, context.warnings);
+      const patched = patchExifPayload(payload(original, chunk), width, height, context, context.warnings);
       out.push(patched ? buildRiffChunk('EXIF', patched) : whole(chunk));
     } else if (chunk.fourcc === 'XMP ') {
       const data = payload(original, chunk);

@@ -1,10 +1,11 @@
 /**
  * Rewriting an EXIF TIFF structure for an upright image, the same in every container: orientation
- * 1 in IFD0 and IFD1, the new pixel size, and the thumbnail transformed with the image.
+ * 1 in IFD0 and IFD1, the new pixel size, and the thumbnail replaced by the one the job prepared.
+ * Synchronous and free of pixel work: thumbnails are transformed by the job before the container
+ * writes (docs/ARCHITECTURE.md, "Layers").
  */
-import { isOrientation, type Orientation } from '../orientation.js';
-import { transformThumbnail } from '../pixels/thumbnail.js';
-import { patchExif, readExifOrientation } from './tiff.js';
+import type { OrientationPlace, OrientationSource } from '../orientation.js';
+import { patchExif, readExifOrientation, type ExifOrientationInfo } from './tiff.js';
 
 /**
  * The 6 bytes before the TIFF structure in a JPEG APP1 EXIF segment (EXIF 2.32 section 4.7.2),
@@ -12,14 +13,25 @@ import { patchExif, readExifOrientation } from './tiff.js';
  */
 export const EXIF_HEADER: Uint8Array = Buffer.from('Exif\0\0', 'latin1');
 
+/**
+ * The thumbnail to store for an old one: the new JPEG bytes, `null` to remove it, or `undefined`
+ * to keep it as it is. Built by the job (`job.ts`), which transforms thumbnails before writing.
+ */
+export type ThumbnailLookup = (old: Uint8Array) => Uint8Array | null | undefined;
+
 /** What {@link rewriteExif} needs besides the EXIF bytes. */
 export interface ExifRewrite {
   /** New width in pixels. */
   readonly width: number;
   /** New height in pixels. */
   readonly height: number;
-  /** The orientation being applied to the image (1 for a metadata-only rewrite: the thumbnail stays). */
-  readonly orientation: Orientation;
+  /**
+   * The new thumbnail for the old one. Without a lookup the thumbnail is kept, or, when
+   * `pixelsChanged`, removed, so that it is never left sideways (docs/DESIGN.md section 3).
+   */
+  readonly thumbnails?: ThumbnailLookup;
+  /** Whether the main image's pixels were transformed. @default false */
+  readonly pixelsChanged?: boolean;
   /** The largest size the result may have in bytes (65527 inside a JPEG APP1); see {@link patchExif}. */
   readonly maxLength?: number;
   /** Where the EXIF lives, for the warning when it is unreadable (e.g. "PNG eXIf chunk"). */
@@ -27,9 +39,45 @@ export interface ExifRewrite {
 }
 
 /**
+ * The orientation places of one EXIF structure, the same for every container: IFD0's value, and
+ * IFD1's (the thumbnail's, EXIF 2.32 section 4.6.2) when it says something else than IFD0, so
+ * that a file whose IFD0 says 1 but IFD1 says 6 (Panasonic FZ30, Sony DSC-P12) gets 1 written
+ * there too.
+ *
+ * @param exif - what `readExifOrientation` found.
+ * @param source - the place IFD0 counts as: `exif`, or `exif-raw-profile` in a PNG text chunk.
+ * @returns zero, one or two places.
+ */
+export function exifPlaces(exif: ExifOrientationInfo, source: Extract<OrientationSource, 'exif' | 'exif-raw-profile'> = 'exif'): OrientationPlace[] {
+  const places: OrientationPlace[] = [];
+  if (exif.orientation !== undefined) places.push({ source, value: exif.orientation });
+  const ifd1 = exif.thumbnailOrientation;
+  if (ifd1 !== undefined && ifd1 !== (exif.orientation ?? 1)) places.push({ source: 'exif-ifd1', value: ifd1 });
+  return places;
+}
+
+/**
+ * The EXIF thumbnail of a TIFF structure (IFD1 JPEGInterchangeFormat), with IFD1's own
+ * orientation (EXIF 2.32 section 4.6.2).
+ *
+ * @param tiff - the TIFF structure (without any "Exif\0\0" prefix).
+ * @returns the thumbnail's JPEG bytes (a view into `tiff`) and IFD1's raw orientation value, or
+ *   `undefined` when there is no thumbnail in range or the structure is unreadable.
+ */
+export function readThumbnail(tiff: Uint8Array): { readonly jpeg: Uint8Array; readonly ifd1Orientation?: number } | undefined {
+  try {
+    const exif = readExifOrientation(tiff);
+    if (!exif.thumbnail) return undefined;
+    const { offset, length } = exif.thumbnail;
+    return { jpeg: tiff.subarray(offset, offset + length), ifd1Orientation: exif.thumbnailOrientation };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Returns a rewritten copy of an EXIF TIFF structure (EXIF 2.32): orientation 1 in IFD0 and IFD1,
- * PixelXDimension/PixelYDimension set, the JPEG thumbnail made upright (by IFD1's own orientation
- * when it has a valid one, else by the image's; removed when it cannot be transformed).
+ * PixelXDimension/PixelYDimension set, the JPEG thumbnail replaced as `rewrite.thumbnails` says.
  * Everything else is kept byte for byte.
  *
  * @param tiff - the TIFF structure (without any "Exif\0\0" prefix).
@@ -38,7 +86,7 @@ export interface ExifRewrite {
  * @returns the new bytes, or `undefined` when the EXIF is unreadable (a warning says so, and the
  *   caller keeps the original bytes).
  */
-export async function rewriteExif(tiff: Uint8Array, rewrite: ExifRewrite, warnings: string[]): Promise<Uint8Array | undefined> {
+export function rewriteExif(tiff: Uint8Array, rewrite: ExifRewrite, warnings: string[]): Uint8Array | undefined {
   const unreadable = (error: unknown) => {
     warnings.push(`EXIF${rewrite.where ? ` in the ${rewrite.where}` : ''} is unreadable (${(error as Error).message}); it is kept as it is`);
     return undefined;
@@ -49,15 +97,11 @@ export async function rewriteExif(tiff: Uint8Array, rewrite: ExifRewrite, warnin
   } catch (error) {
     return unreadable(error);
   }
-  // IFD1's own Orientation describes the thumbnail's pixels (EXIF 2.32 section 4.6.2); a
-  // writer that set it has told how the thumbnail is stored. Without it, the thumbnail is
-  // stored like the main image.
-  const own = exif.thumbnailOrientation;
-  const thumbnailOrientation = isOrientation(own) ? own : rewrite.orientation;
   let thumbnail: Uint8Array | null | undefined;
-  if (exif.thumbnail && thumbnailOrientation !== 1) {
+  if (exif.thumbnail) {
     const { offset, length } = exif.thumbnail;
-    thumbnail = await transformThumbnail(tiff.subarray(offset, offset + length), thumbnailOrientation);
+    const old = tiff.subarray(offset, offset + length);
+    thumbnail = rewrite.thumbnails ? rewrite.thumbnails(old) : rewrite.pixelsChanged ? null : undefined;
   }
   // A damaged IFD1 can make storing the new thumbnail fail; then the thumbnail is removed, and
   // failing that left alone, so that orientation 1 and the pixel size are written regardless.

@@ -1,20 +1,26 @@
 /**
- * Worker thread body for {@link transformJpegLosslessInWorker}: runs the DCT-domain JPEG
- * transform off the main thread, so that several files use several cores.
+ * Worker thread body of {@link LosslessPool}: runs the lossless JPEG transform (its WebAssembly
+ * kernel, one per thread) off the main thread, so that several files use several cores.
  *
- * Messages in: `{ id, jpeg, orientation }`; out: `{ id, result }` (the output JPEG's buffer is
- * transferred, not copied).
+ * Protocol: posts `{ ready: true }` once its modules are loaded; then for each message
+ * `{ id, jpeg, orientation }` posts `{ id, result }`, the output JPEG's buffer transferred, not
+ * copied.
  */
 import { parentPort } from 'node:worker_threads';
-import { transformJpegLossless, type Orientation } from './jpeg-lossless/index.js';
+import { LosslessKernel, transformJpegLossless, type LosslessResult, type Orientation } from './jpeg-lossless/index.js';
 
-parentPort?.on('message', (message: { id: number; jpeg: Uint8Array; orientation: Orientation }) => {
-  let result;
-  try {
-    result = transformJpegLossless(message.jpeg, message.orientation);
-  } catch (error) {
-    result = { ok: false as const, refusal: 'corrupt' as const, reason: `internal error: ${(error as Error).message}` };
-  }
-  const transfer = result.ok ? [result.jpeg.buffer as ArrayBuffer] : [];
-  parentPort?.postMessage({ id: message.id, result }, transfer);
-});
+const port = parentPort;
+if (port) {
+  const kernel = new LosslessKernel();
+  port.on('message', (message: { id: number; jpeg: Uint8Array; orientation: Orientation }) => {
+    let result: LosslessResult;
+    try {
+      result = transformJpegLossless(message.jpeg, message.orientation, { kernel });
+    } catch (error) {
+      result = { ok: false, refusal: 'corrupt', reason: `internal error: ${(error as Error).message}` };
+    }
+    const transfer = result.ok ? [result.jpeg.buffer as ArrayBuffer] : [];
+    port.postMessage({ id: message.id, result }, transfer);
+  });
+  port.postMessage({ ready: true });
+}

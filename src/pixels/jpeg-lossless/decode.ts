@@ -63,8 +63,17 @@ export interface DecodedComponent {
    * that need correction bits without testing every coefficient of the band.
    */
   readonly nzIn: Int32Array;
+  /**
+   * Packed storage, which the WebAssembly kernel uses for sequential input in the 'zigzag' and
+   * 'transposed' layouts (absent otherwise): block b's DC is `coef[offsets[b]]`, followed by its
+   * nonzero AC coefficients in the order of its nonzero map bits (output zigzag order); blocks no
+   * scan coded have offset 0 (`coef[0]` is not a value). Only the kernel's encoder reads it.
+   */
+  readonly offsets?: Uint32Array;
   /** Quantization table (natural order) latched at the component's first scan. */
   quant: Uint16Array | undefined;
+  /** Sequential input only: the Huffman tables its scan was coded with (else undefined). */
+  huffman: { readonly dc: HuffmanDecodeTable; readonly ac: HuffmanDecodeTable } | undefined;
   /**
    * Sequential input with a zigzag layout only (else empty): frequencies of the output AC
    * Huffman symbols (run/size, ZRL 0xF0, EOB 0x00; T.81 F.1.2.2) over the blocks that hold
@@ -106,6 +115,66 @@ export interface DecodedJpeg extends FrameInfo {
   readonly quantTables: Array<Uint16Array | undefined>;
 }
 
+/** The kinds of scan (T.81 G.1.2): sequential, and the four progressive procedures. */
+export type ScanKind = 'seq' | 'dcFirst' | 'dcRefine' | 'acFirst' | 'acRefine';
+
+/** decodeBlock statistics modes (bitreader.ts STATS_*), re-exported for scan backends. */
+export { STATS_NONE, STATS_SAME_ORDER, STATS_TRANSPOSED };
+
+/** One scan whose header decodeJpeg has parsed and checked, handed to a {@link ScanBackend}. */
+export interface ScanJob {
+  readonly kind: ScanKind;
+  /** Byte offset in the file where the entropy-coded data starts. */
+  readonly start: number;
+  /** Restart interval in MCUs (DRI), 0 for none. */
+  readonly restartInterval: number;
+  /** Spectral selection and successive approximation (T.81 B.2.3). */
+  readonly ss: number;
+  readonly se: number;
+  readonly ah: number;
+  readonly al: number;
+  /** Scan components in scan order, with their index in the frame and their tables (T.81 B.2.3). */
+  readonly comps: ReadonlyArray<{ readonly index: number; readonly dc: HuffmanDecodeTable | undefined; readonly ac: HuffmanDecodeTable | undefined }>;
+  /** MCUs of the frame (interleaved scans). */
+  readonly mcusX: number;
+  readonly mcusY: number;
+  /** Output zigzag position (nonzero map bit) and storage index within a block, per zigzag position. */
+  readonly outPos: Int32Array;
+  readonly store: Int32Array;
+  /** STATS_SAME_ORDER or STATS_TRANSPOSED: what components with `acFreq` storage count (sequential only). */
+  readonly stats: number;
+}
+
+/** Coefficient storage of one component (see {@link DecodedComponent}), zeroed. */
+export interface ComponentStorage {
+  readonly coef: Int16Array;
+  readonly nz: Int32Array;
+  readonly nzIn: Int32Array;
+  readonly acFreq: Uint32Array;
+  /** Packed storage only (see {@link DecodedComponent.offsets}). */
+  readonly offsets?: Uint32Array;
+}
+
+/**
+ * Who stores the coefficients and decodes the entropy-coded data. Without one, decodeJpeg does
+ * both in JavaScript (the reference); kernel/index.ts provides the WebAssembly one.
+ */
+export interface ScanBackend {
+  /**
+   * Allocates zeroed storage for every component at once, once per file, right after the frame
+   * header; sizes are element counts (of full storage).
+   * @param packable - true when the backend may return packed storage (sequential input in the
+   *   'zigzag' or 'transposed' layout, which only an encoder reads)
+   */
+  allocate(sizes: ReadonlyArray<{ coef: number; nz: number; nzIn: number; acFreq: number }>, packable: boolean): ComponentStorage[];
+  /**
+   * Decodes the entropy-coded data of one scan into the storage of `frame.comps`, exactly as the
+   * reference does, and returns the byte offset of the marker that follows it.
+   * @throws LosslessError ('corrupt') with the reference's message for bad or truncated data
+   */
+  decodeScan(job: ScanJob, comps: readonly DecodedComponent[]): number;
+}
+
 interface ScanComponent {
   readonly comp: DecodedComponent;
   readonly dc: HuffmanDecodeTable | undefined;
@@ -130,10 +199,14 @@ interface FrameState extends FrameInfo {
  *   may throw a LosslessError to stop early (used for the iMCU perfect-ness check)
  * @param layout - coefficient and nonzero map layout (default 'natural'); with 'zigzag' or
  *   'transposed', sequential files also get their output AC statistics (`acFreq`)
+ * @param backend - coefficient storage and scan decoder (default: the JavaScript reference here)
+ * @param statistics - false to skip the output AC statistics (`acFreq` stays empty) when the
+ *   encoder will not need them (one-pass encoding with the input's tables)
  * @returns the frame, its coefficients, latched quantization tables and APPn/COM segments
  * @throws LosslessError for unsupported processes and for corrupt or truncated data
  */
-export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void, layout: DecodeLayout = 'natural'): DecodedJpeg {
+export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => void, layout: DecodeLayout = 'natural',
+  backend?: ScanBackend, statistics = true): DecodedJpeg {
   const transposed = layout === 'transposed';
   const outPos = transposed ? TRANSPOSED_ZIGZAG : IDENTITY_ZIGZAG;
   // Where zigzag coefficient k is stored within its block.
@@ -168,7 +241,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (M.isSof(m)) {
       if (frame) throw corrupt('the file has more than one frame header');
       M.checkSofSupported(m);
-      frame = parseFrame(data, s, e, m, len, transposed, layout !== 'natural');
+      frame = parseFrame(data, s, e, m, len, transposed, statistics && layout !== 'natural', layout !== 'natural', backend);
       onFrame?.(frame);
     } else if (m === M.DHT) {
       parseDht(data, s, e, dcTables, acTables);
@@ -184,7 +257,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
     } else if (m === M.SOS) {
       if (!frame) throw corrupt('a scan starts before the frame header');
       if (++scans > MAX_SCANS) throw corrupt(`the file has more than ${MAX_SCANS} scans`);
-      pos = decodeScan(data, s, e, frame, quant, dcTables, acTables, restartInterval, outPos, store);
+      pos = decodeScan(data, s, e, frame, quant, dcTables, acTables, restartInterval, outPos, store, backend);
       continue;
     }
     // DNL, JPGn, reserved markers and anything else with a length: skipped.
@@ -210,7 +283,7 @@ export function decodeJpeg(data: Uint8Array, onFrame?: (frame: FrameInfo) => voi
 }
 
 function parseFrame(data: Uint8Array, s: number, e: number, marker: number, fileLength: number, transposed: boolean,
-  stats: boolean): FrameState {
+  stats: boolean, packable: boolean, backend: ScanBackend | undefined): FrameState {
   if (e - s < 6) throw corrupt('the frame header is too short');
   const precision = data[s];
   const height = (data[s + 1] << 8) | data[s + 2];
@@ -261,12 +334,15 @@ function parseFrame(data: Uint8Array, s: number, e: number, marker: number, file
   // Column-major storage pays off only when every block is written once (sequential); the
   // several passes of a progressive file are much faster over row-major storage.
   const columnMajor = transposed && marker !== M.SOF2;
+  const progressive = marker === M.SOF2;
+  const sizes = dims.map((d) => ({
+    coef: d.pw * d.ph * 64, nz: d.pw * d.ph * 2, nzIn: progressive ? d.pw * d.ph * 2 : 0, acFreq: stats && !progressive ? 256 : 0,
+  }));
+  const storage = backend ? backend.allocate(sizes, packable && !progressive) : sizes.map((z) => ({
+    coef: new Int16Array(z.coef), nz: new Int32Array(z.nz), nzIn: new Int32Array(z.nzIn), acFreq: new Uint32Array(z.acFreq),
+  }));
   const comps: DecodedComponent[] = raw.map((c, i) => ({
-    ...c, ...dims[i], sx: columnMajor ? dims[i].ph : 1, sy: columnMajor ? 1 : dims[i].pw,
-    coef: new Int16Array(dims[i].pw * dims[i].ph * 64),
-    nz: new Int32Array(dims[i].pw * dims[i].ph * 2),
-    nzIn: new Int32Array(marker === M.SOF2 ? dims[i].pw * dims[i].ph * 2 : 0), quant: undefined,
-    acFreq: new Uint32Array(stats && marker !== M.SOF2 ? 256 : 0),
+    ...c, ...dims[i], sx: columnMajor ? dims[i].ph : 1, sy: columnMajor ? 1 : dims[i].pw, ...storage[i], quant: undefined, huffman: undefined,
   }));
   return {
     width, height, components: n, maxH, maxV, progressive: marker === M.SOF2, comps, mcusX, mcusY,
@@ -312,7 +388,8 @@ function parseDqt(data: Uint8Array, s: number, e: number, quant: Array<Uint16Arr
 /** Parses an SOS header and decodes its entropy-coded data; returns the offset of the next marker. */
 function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
   quant: Array<Uint16Array | undefined>, dcTables: Array<HuffmanDecodeTable | undefined>,
-  acTables: Array<HuffmanDecodeTable | undefined>, restartInterval: number, outPos: Int32Array, store: Int32Array): number {
+  acTables: Array<HuffmanDecodeTable | undefined>, restartInterval: number, outPos: Int32Array, store: Int32Array,
+  backend: ScanBackend | undefined): number {
   const ns = data[s];
   if (ns < 1 || ns > 4 || e - s !== 4 + 2 * ns) throw corrupt(`a scan header declares ${ns} components or has the wrong length`);
   const ss = data[s + 1 + 2 * ns];
@@ -338,7 +415,7 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
     if (blocks > 10) throw corrupt(`an interleaved scan has ${blocks} blocks per MCU, more than 10`);
   }
 
-  let kind: 'seq' | 'dcFirst' | 'dcRefine' | 'acFirst' | 'acRefine';
+  let kind: ScanKind;
   if (!frame.progressive) {
     if (ss !== 0 || se !== 63 || ah !== 0 || al !== 0) throw corrupt('a sequential scan does not cover coefficients 0..63 at full precision');
     kind = 'seq';
@@ -364,11 +441,18 @@ function decodeScan(data: Uint8Array, s: number, e: number, frame: FrameState,
       sc.comp.quant = q.slice();
     }
     if (kind === 'seq' || kind === 'dcFirst') frame.seen[ci] = true;
+    if (kind === 'seq') sc.comp.huffman = { dc: sc.dc!, ac: sc.ac! };
   }
 
-  const r = new BitReader(data, e);
   // Output AC statistics (acFreq is allocated only for zigzag layouts, where store === outPos).
   const stats = outPos === IDENTITY_ZIGZAG ? STATS_SAME_ORDER : STATS_TRANSPOSED;
+  if (backend) {
+    return backend.decodeScan({
+      kind, start: e, restartInterval, ss, se, ah, al, mcusX: frame.mcusX, mcusY: frame.mcusY, outPos, store, stats,
+      comps: scomps.map((sc, i) => ({ index: indices[i], dc: sc.dc, ac: sc.ac })),
+    }, frame.comps);
+  }
+  const r = new BitReader(data, e);
   switch (kind) {
     case 'seq':
       decodeBlocks(frame, scomps, r, restartInterval, (sc, coef, off, real) => {

@@ -14,7 +14,7 @@
  * decoder and the signs flipped while writing, so no transformed copy is ever made.
  */
 import { corrupt } from './errors.js';
-import { buildOptimalTable } from './huffman.js';
+import { buildOptimalTable, makeEncodeTable } from './huffman.js';
 import * as M from './markers.js';
 import { ZIGZAG } from './tables.js';
 
@@ -40,6 +40,8 @@ export interface EncodeComponent {
    * (decode.ts DecodedComponent.acFreq), or an empty array to have them counted here.
    */
   readonly acFreq: Uint32Array;
+  /** Packed storage of the kernel (decode.ts DecodedComponent.offsets); only the kernel's encoder reads it. */
+  readonly offsets?: Uint32Array;
   readonly origin: number;
   readonly stepX: number;
   readonly stepY: number;
@@ -59,6 +61,87 @@ export interface EncodeJob {
   readonly flip: Int32Array;
   /** Huffman table (0 or 1) per component (markers.ts huffmanTableChoice). */
   readonly huffmanTables: readonly number[];
+  /** Who counts the symbols and writes the entropy-coded data (default: the JavaScript reference here). */
+  readonly backend?: EncodeBackend;
+  /**
+   * Per component, the Huffman tables of its input scan (sequential input), to write the output
+   * with them in one pass, without statistics, when they code every symbol an 8-bit baseline
+   * block can need (as the standard tables of T.81 K.3 do); else, or when absent, optimal tables.
+   */
+  readonly sourceTables?: ReadonlyArray<{ readonly dc: SourceTable; readonly ac: SourceTable } | undefined>;
+}
+
+/** A DHT table: BITS and HUFFVAL (T.81 B.2.4.2). */
+export interface SourceTable {
+  readonly counts: Uint8Array;
+  readonly values: Uint8Array;
+}
+
+/** True when `table` has a code for every symbol in `needed`. */
+function covers(table: SourceTable, needed: readonly number[]): boolean {
+  const has = new Set(table.values);
+  return needed.every((s) => has.has(s));
+}
+
+/** DC categories 0-11 and AC run/size symbols (sizes 1-10, EOB, ZRL) of 8-bit coefficients (T.81 F.1.2). */
+const DC_SYMBOLS = Array.from({ length: 12 }, (_, s) => s);
+const AC_SYMBOLS = [0x00, 0xf0, ...Array.from({ length: 160 }, (_, i) => ((i / 10) << 4) | ((i % 10) + 1))];
+
+/**
+ * The input tables to write in one pass, keyed `(output table << 1) | class`, when every
+ * component has complete ones and the components that share an output table share the same
+ * input table; else undefined.
+ */
+function sourceTableChoice(tables: NonNullable<EncodeJob['sourceTables']>, tableOf: readonly number[]): Map<number, SourceTable> | undefined {
+  const chosen = new Map<number, SourceTable>();
+  for (let i = 0; i < tables.length; i++) {
+    const t = tables[i];
+    if (!t || !covers(t.dc, DC_SYMBOLS) || !covers(t.ac, AC_SYMBOLS)) return undefined;
+    for (const [cls, table] of [[0, t.dc], [1, t.ac]] as const) {
+      const key = (tableOf[i] << 1) | cls;
+      const prev = chosen.get(key);
+      if (prev && prev !== table) return undefined;
+      chosen.set(key, table);
+    }
+  }
+  return new Map([...chosen].sort((a, b) => a[0] - b[0]));
+}
+
+/** One output scan: its components in scan order, their Huffman tables and the MCU grid. */
+export interface ScanPlan {
+  readonly comps: readonly EncodeComponent[];
+  /** Huffman table (0 or 1) per scan component. */
+  readonly tables: readonly number[];
+  /** True for one interleaved scan of every component (MCUs of h x v blocks each, T.81 A.2.3). */
+  readonly interleaved: boolean;
+  readonly mcusX: number;
+  readonly mcusY: number;
+}
+
+/**
+ * The entropy-coded work of encodeBaseline, replaceable as a whole: the reference here in
+ * JavaScript, or the WebAssembly kernel (kernel/index.ts). Each must give the same counts and
+ * the same bytes.
+ */
+export interface EncodeBackend {
+  /**
+   * Adds the DC symbols of the scan in coding order, and the DC and EOB symbols of its dummy
+   * blocks, to `freq` (1024 entries indexed `(table << 9) | (class << 8) | symbol`).
+   * @throws LosslessError ('corrupt') when a DC difference needs more than 15 bits
+   */
+  countDc(scan: ScanPlan, freq: Uint32Array): void;
+  /**
+   * Adds the AC symbols of one component's output blocks to `freq` (256 entries).
+   * @throws LosslessError ('corrupt') when a coefficient needs more than 15 bits
+   */
+  countAc(c: EncodeComponent, freq: Uint32Array): void;
+  /**
+   * Writes the entropy-coded data of every scan, byte-stuffed (T.81 F.1.2.3), with the given
+   * codes and lengths (indexed like `freq`) and sign flips.
+   * @param bits - the number of bits of all scans together (exact from the statistics, or an upper bound)
+   * @returns one byte array per scan; valid until the backend is used again
+   */
+  emitScans(scans: readonly ScanPlan[], flip: Int32Array, codes: Int32Array, lengths: Uint8Array, bits: number): Uint8Array[];
 }
 
 /*
@@ -303,6 +386,24 @@ function stuffBytes(raw: Uint8Array, n: number, out: Uint8Array, pos: number): n
   }
 }
 
+/** The JavaScript reference of {@link EncodeBackend}. */
+export const REFERENCE_ENCODER: EncodeBackend = {
+  countDc(scan, freq) {
+    if (scan.comps.some((c) => c.offsets)) throw new Error('the reference encoder does not read the kernel\'s packed storage');
+    countDc(blockList(scan.comps, scan.interleaved, scan.mcusX, scan.mcusY), scan.comps.map((c) => c.src), scan.tables, freq);
+  },
+  countAc,
+  emitScans(scans, flip, codes, lengths, bits) {
+    const raw = new Uint8Array(Math.ceil(bits / 8) + 4);
+    return scans.map((scan) => {
+      const list = blockList(scan.comps, scan.interleaved, scan.mcusX, scan.mcusY);
+      const n = emitScan(list, scan.comps.map((c) => c.src), scan.comps.map((c) => c.nz), scan.tables, flip, codes, lengths, raw);
+      const out = new Uint8Array(2 * n);
+      return out.subarray(0, stuffBytes(raw, n, out, 0));
+    });
+  },
+};
+
 /**
  * Writes a complete baseline JPEG: SOI, the metadata segments, DQT, SOF0 (SOF1 when a
  * quantization table needs 16-bit entries), DHT with optimized tables, one interleaved scan
@@ -322,36 +423,50 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
   const mcusX = Math.ceil(job.width / (8 * maxH));
   const mcusY = Math.ceil(job.height / (8 * maxV));
   const tableOf = job.huffmanTables;
-  const scans: Array<{ comps: EncodeComponent[]; tables: number[] }> = interleaved
-    ? [{ comps: [...comps], tables: [...tableOf] }]
-    : comps.map((c, i) => ({ comps: [c], tables: [tableOf[i]] }));
+  const backend = job.backend ?? REFERENCE_ENCODER;
+  const scans: ScanPlan[] = interleaved
+    ? [{ comps: [...comps], tables: [...tableOf], interleaved, mcusX, mcusY }]
+    : comps.map((c, i) => ({ comps: [c], tables: [tableOf[i]], interleaved, mcusX, mcusY }));
 
-  // Statistics: DC (and dummy blocks) per scan in coding order, AC per component.
-  const freq = new Uint32Array(1024);
-  const lists = scans.map((scan) => blockList(scan.comps, interleaved, mcusX, mcusY));
-  scans.forEach((scan, si) => countDc(lists[si], scan.comps.map((c) => c.src), scan.tables, freq));
-  comps.forEach((c, i) => {
-    let acFreq = c.acFreq;
-    if (acFreq.length === 0) { acFreq = new Uint32Array(256); countAc(c, acFreq); }
-    const off = (tableOf[i] << 9) | AC;
-    for (let s = 0; s < 256; s++) freq[off + s] += acFreq[s];
-  });
-
-  // Optimal tables; all four share one code/length array indexed like `freq`.
   const codes = new Int32Array(1024);
   const lengths = new Uint8Array(1024);
   const dht: number[] = [];
   let bits = 0;
-  for (let t = 0; t < 2; t++) {
-    if (!tableOf.includes(t)) continue;
-    for (let cls = 0; cls < 2; cls++) {
-      const off = (t << 9) | (cls << 8);
-      const table = buildOptimalTable(freq.subarray(off, off + 256));
-      dht.push((cls << 4) | t, ...table.counts, ...table.values);
-      for (let s = 0; s < 256; s++) {
-        codes[off + s] = table.code[s];
-        lengths[off + s] = table.length[s];
-        bits += freq[off + s] * (table.length[s] + (s & 15));
+  const source = job.sourceTables ? sourceTableChoice(job.sourceTables, tableOf) : undefined;
+  if (source) {
+    // One pass: the input's own tables, which code every symbol, so no statistics are needed;
+    // the bits are bounded (each block: DC code and bits, 63 AC codes with bits).
+    for (const [key, table] of source) {
+      const enc = makeEncodeTable(table.counts, table.values);
+      dht.push(((key & 1) << 4) | (key >> 1), ...enc.counts, ...enc.values);
+      const off = ((key >> 1) << 9) | ((key & 1) << 8);
+      codes.set(enc.code, off);
+      lengths.set(enc.length, off);
+    }
+    for (const c of comps) bits += c.bw * c.bh * (16 + 11 + 63 * (16 + 10));
+    if (interleaved) bits += mcusX * mcusY * mcuBlocks * (16 + 16);
+  } else {
+    // Statistics: DC (and dummy blocks) per scan in coding order, AC per component.
+    const freq = new Uint32Array(1024);
+    for (const scan of scans) backend.countDc(scan, freq);
+    comps.forEach((c, i) => {
+      let acFreq = c.acFreq;
+      if (acFreq.length === 0) { acFreq = new Uint32Array(256); backend.countAc(c, acFreq); }
+      const off = (tableOf[i] << 9) | AC;
+      for (let s = 0; s < 256; s++) freq[off + s] += acFreq[s];
+    });
+    // Optimal tables; all four share one code/length array indexed like `freq`.
+    for (let t = 0; t < 2; t++) {
+      if (!tableOf.includes(t)) continue;
+      for (let cls = 0; cls < 2; cls++) {
+        const off = (t << 9) | (cls << 8);
+        const table = buildOptimalTable(freq.subarray(off, off + 256));
+        dht.push((cls << 4) | t, ...table.counts, ...table.values);
+        for (let s = 0; s < 256; s++) {
+          codes[off + s] = table.code[s];
+          lengths[off + s] = table.length[s];
+          bits += freq[off + s] * (table.length[s] + (s & 15));
+        }
       }
     }
   }
@@ -376,32 +491,30 @@ export function encodeBaseline(job: EncodeJob): Uint8Array {
   for (const c of comps) sof.push(c.id, (c.h << 4) | c.v, c.tq);
   tables.push(...segment(sofMarker, sof), ...segment(M.DHT, dht));
 
-  let metaBytes = 0;
-  for (const m of job.metadata) metaBytes += m.length;
-  // Worst case: every entropy-coded byte is 0xFF and gets a stuffed 0x00.
-  const capacity = 2 + metaBytes + tables.length + scans.length * 16 + 2 * Math.ceil(bits / 8) + 2 * scans.length + 2;
-  const out = new Uint8Array(capacity);
+  const sos = scans.map((scan) => {
+    const payload: number[] = [scan.comps.length];
+    scan.comps.forEach((c, i) => payload.push(c.id, (scan.tables[i] << 4) | scan.tables[i]));
+    payload.push(0, 63, 0);
+    return segment(M.SOS, payload);
+  });
+  const data = backend.emitScans(scans, job.flip, codes, lengths, bits);
+  let size = 2 + tables.length + 2;
+  for (const m of job.metadata) size += m.length;
+  for (let i = 0; i < scans.length; i++) size += sos[i].length + data[i].length;
+  const out = new Uint8Array(size);
   out[0] = 0xff;
   out[1] = M.SOI;
   let pos = 2;
   for (const m of job.metadata) { out.set(m, pos); pos += m.length; }
   out.set(tables, pos);
   pos += tables.length;
-
-  // The scans, each written unstuffed into `raw` first.
-  const raw = new Uint8Array(Math.ceil(bits / 8) + 4);
-  scans.forEach((scan, si) => {
-    const sos: number[] = [scan.comps.length];
-    scan.comps.forEach((c, i) => sos.push(c.id, (scan.tables[i] << 4) | scan.tables[i]));
-    sos.push(0, 63, 0);
-    const seg = segment(M.SOS, sos);
-    out.set(seg, pos);
-    pos += seg.length;
-    const n = emitScan(lists[si], scan.comps.map((c) => c.src), scan.comps.map((c) => c.nz), scan.tables, job.flip,
-      codes, lengths, raw);
-    pos = stuffBytes(raw, n, out, pos);
-  });
+  for (let i = 0; i < scans.length; i++) {
+    out.set(sos[i], pos);
+    pos += sos[i].length;
+    out.set(data[i], pos);
+    pos += data[i].length;
+  }
   out[pos++] = 0xff;
-  out[pos++] = M.EOI;
-  return out.slice(0, pos);
+  out[pos] = M.EOI;
+  return out;
 }

@@ -24,6 +24,8 @@ export interface HuffmanDecodeTable {
    * never 0; so `(entry >> 4) & 0xff` is the run/size symbol RS); else 0.
    */
   readonly fastAc: Int32Array;
+  /** BITS of the DHT segment: counts[l-1] = number of codes of length l (for re-using the table). */
+  readonly counts: Uint8Array;
 }
 
 /**
@@ -69,7 +71,7 @@ export function buildDecodeTable(counts: Uint8Array, values: Uint8Array): Huffma
     const value = bits < 1 << (size - 1) ? bits - (1 << size) + 1 : bits;
     fastAc[i] = value * 4096 + run * 256 + size * 16 + len + size;
   }
-  return { look, maxcode, valOffset, values, fastAc };
+  return { look, maxcode, valOffset, values, fastAc, counts };
 }
 
 /** A Huffman table ready for encoding: code and length per symbol, plus its DHT description. */
