@@ -34,7 +34,7 @@ describe('a closed stdout', () => {
     expect(line).toMatch(/: orientation \d/);
     expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+|unexpected error/);
     expect(code).toBe(1);
-  }, 60_000);
+  });
 
   it('stops a run with --out from starting new files, without a stack trace', async () => {
     const dir = await sideways(3);
@@ -42,7 +42,7 @@ describe('a closed stdout', () => {
     expect(stderr).not.toMatch(/EPIPE|at .*\.js:\d+|unexpected error/);
     expect([0, 1]).toContain(code);
     expect(stderr).toMatch(/exif-fix: \d+ rotated/);
-  }, 60_000);
+  });
 });
 
 describe('--report', () => {
@@ -53,5 +53,5 @@ describe('--report', () => {
     expect(stderr).toMatch(/cannot write the report `nodir\/r\.ndjson`: ENOENT/);
     expect(stderr).not.toMatch(/unexpected error/);
     expect(await readdir(dir)).toEqual(['images']);
-  }, 60_000);
+  });
 });

@@ -24,7 +24,7 @@ describe('--copy-other-files', () => {
     expect(await readFile(path.join(dir, 'fixed', 'notes.csv'), 'utf8')).toBe('a,b\n1,2\n');
     expect(await readdir(path.join(dir, 'fixed', 'labels'))).toEqual(['a.txt']);
     expect(stderr).toMatch(/3 other files copied/);
-  }, 60_000);
+  });
 
   it('with --annotations, the labels are written transformed by the label step, not copied raw', async () => {
     const dir = await yolo();
@@ -34,12 +34,12 @@ describe('--copy-other-files', () => {
     const written = await readFile(path.join(dir, 'fixed', 'labels', 'a.txt'), 'utf8');
     expect(written).not.toBe(raw);
     expect(await readFile(path.join(dir, 'fixed', 'data.yaml'), 'utf8')).toContain('names: [cat]');
-  }, 60_000);
+  });
 
   it('goes with --out only', async () => {
     const dir = await yolo();
     const { code, stderr } = await runCli(['ds', '--in-place', '--copy-other-files'], dir);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--copy-other-files goes with --out/);
-  }, 60_000);
+  });
 });

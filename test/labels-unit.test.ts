@@ -41,7 +41,7 @@ describe('an image and its labels', () => {
     expect(second.code, second.stderr).toBe(0);
     expect(await orientation(image)).toBe(1);
     expect(await readFile(label, 'utf8')).toBe(await readFile(path.join(dir, 'ds', 'labels', 'train', 'a.txt'), 'utf8'));
-  }, 120_000);
+  });
 
   it('with --out: an image whose label cannot be transformed is not written without it', async () => {
     const dir = await dataset();
@@ -50,12 +50,12 @@ describe('an image and its labels', () => {
     expect((await readdir(path.join(dir, 'fixed', 'images', 'train'))).sort()).toEqual(['a.jpg']);
     expect((await readdir(path.join(dir, 'fixed', 'labels', 'train'))).sort()).toEqual(['a.txt']);
     expect(stderr).not.toMatch(/unexpected error/);
-  }, 120_000);
+  });
 
   it('the failed record carries the code labels and no output', async () => {
     const dir = await dataset();
     const { stdout } = await runCli(['ds', '--out', 'fixed', '--annotations', 'yolo', '--annotations-space', 'stored', '--json'], dir);
     const b = stdout.trim().split('\n').map((l) => JSON.parse(l)).find((r) => r.type === 'file' && r.input.endsWith('b.jpg'));
     expect(b).toMatchObject({ action: 'failed', code: 'labels', output: null });
-  }, 120_000);
+  });
 });

@@ -27,11 +27,6 @@ function runs(command: string, args: string[]): boolean {
   return !r.error && r.status === 0;
 }
 
-/** True when `command` can be started at all (some tools exit non-zero on -version). */
-function starts(command: string, args: string[]): boolean {
-  return !spawnSync(command, args, { stdio: 'ignore' }).error;
-}
-
 /** True when this process may mount a tmpfs (root with CAP_SYS_ADMIN): tried for real, then undone. */
 function canMountTmpfs(): boolean {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'exif-fix-prereq-'));
@@ -73,7 +68,7 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     what: '`jpegtran` and `cjpeg` (libjpeg-turbo)',
     install: 'apt-get install libjpeg-turbo-progs',
     usedBy: 'jpegtran.test.ts',
-    present: () => starts('jpegtran', ['-version']) && starts('cjpeg', ['-version']),
+    present: () => runs('jpegtran', ['-version']) && runs('cjpeg', ['-version']),
   },
   {
     what: '`git`',
