@@ -1,22 +1,14 @@
 // `--html <file>` in a real browser: Debian's headless Chromium loads the report, its thumbnails
-// decode there, and a screenshot of it shows them. Needs `chromium` (apt-get install chromium);
-// the check below names it when it is missing, before any test runs (the suite never skips).
-import { execFile, spawnSync } from 'node:child_process';
+// decode there, and a screenshot of it shows them. Needs `chromium` (apt-get install chromium),
+// checked up front by test/system/prerequisites.ts.
+import { execFile } from 'node:child_process';
 import { cp, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { FIXTURES, runCli, tempDir } from '../helpers.js';
 
 const CHROMIUM = 'chromium';
-
-beforeAll(() => {
-  const r = spawnSync(CHROMIUM, ['--version'], { stdio: 'ignore' });
-  if (r.error || r.status !== 0) {
-    throw new Error('The system suite cannot run: a prerequisite is missing.\n'
-      + '  - `chromium` (headless browser): apt-get install chromium (needed by html-report.test.ts)\n');
-  }
-});
 
 /** Runs headless Chromium on `url` with `args`; resolves with its stdout (rejects when it fails). */
 async function chromium(url: string, args: string[]): Promise<string> {

@@ -83,6 +83,12 @@ export const PREREQUISITES: readonly Prerequisite[] = [
     present: () => runs('pre-commit', ['--version']),
   },
   {
+    what: '`chromium` (headless browser)',
+    install: 'apt-get install chromium',
+    usedBy: 'html-report.test.ts (the --html report loaded, screenshotted and its images decoded)',
+    present: () => runs('chromium', ['--version']),
+  },
+  {
     what: 'a built dist/ (npm run build)',
     install: 'npm ci (its prepare step builds), or npm run build',
     usedBy: 'every system test that runs the CLI',
