@@ -344,10 +344,28 @@ const STD_CHROMINANCE = Uint16Array.from([
  * @returns the estimated quality; 92 when no table is present.
  */
 export function estimateQuality(tables: ReadonlyArray<Uint16Array | undefined>): number {
+  return fitQuality(tables).quality;
+}
+
+/**
+ * Whether the quantization tables are exactly the IJG tables (ITU T.81 Annex K scaled by libjpeg's
+ * `jpeg_quality_scaling`) at some quality, as libjpeg, cjpeg and most web encoders write them: an
+ * encoder given that quality reproduces them, so a re-encode keeps the source's size and quality.
+ *
+ * @param tables - quantization tables by id, natural order.
+ * @returns the quality 1-100 that reproduces them exactly, or `undefined` (camera tables).
+ */
+export function exactIjgQuality(tables: ReadonlyArray<Uint16Array | undefined>): number | undefined {
+  const fit = fitQuality(tables);
+  return fit.error === 0 && tables.every((t, id) => t === undefined || id <= 1) ? fit.quality : undefined;
+}
+
+/** The IJG quality whose tables are nearest `tables` (sum of absolute differences), and that distance. */
+function fitQuality(tables: ReadonlyArray<Uint16Array | undefined>): { quality: number; error: number } {
   const pairs: Array<[Uint16Array, Uint16Array]> = [];
   if (tables[0]) pairs.push([tables[0], STD_LUMINANCE]);
   if (tables[1]) pairs.push([tables[1], STD_CHROMINANCE]);
-  if (pairs.length === 0) return 92;
+  if (pairs.length === 0) return { quality: 92, error: Infinity };
   let best = 92;
   let bestError = Infinity;
   for (let q = 1; q <= 100; q++) {
@@ -364,5 +382,5 @@ export function estimateQuality(tables: ReadonlyArray<Uint16Array | undefined>):
       best = q;
     }
   }
-  return best;
+  return { quality: best, error: bestError };
 }

@@ -13,7 +13,7 @@
  * the start-up of runs that decode no pixels (`--check`, `--dry-run`, `--version`).
  */
 import type { Container, ContainerInfo, EncodedPixels, ReadDamage } from '../containers/types.js';
-import { repairJpeg } from '../containers/jpeg-structure.js';
+import { exactIjgQuality, repairJpeg } from '../containers/jpeg-structure.js';
 import type { JpegInfo } from '../containers/jpeg.js';
 import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
@@ -175,7 +175,7 @@ export async function reencode<I extends ContainerInfo>(
   const refusal = damageRefusal(info, failOn);
   if (refusal) throw new ExifFixError(refusal, 'corrupt');
   const source = sourceForPixels(bytes, info);
-  if (info.format === 'jpeg' && options.jpegEncoder !== 'sharp') {
+  if (info.format === 'jpeg' && options.jpegEncoder !== 'sharp' && !sharpReproduces(info as unknown as JpegInfo)) {
     const layout = jpegLayout(info as unknown as JpegInfo);
     if (layout) return reencodeLikeSource(source, info as unknown as JpegInfo, layout, orientation, failOn);
   }
@@ -191,6 +191,17 @@ export async function reencode<I extends ContainerInfo>(
   } catch (error) {
     throw decoderComplaint(error, failOn);
   }
+}
+
+/**
+ * Whether sharp's encoder writes the same quantization tables and chroma subsampling as the
+ * source: IJG tables at some quality ({@link exactIjgQuality}) with 4:2:0, 4:4:4 or grey. Then it
+ * is used (about 1.5x faster than the own encoder) with the same size and quality; otherwise
+ * (camera tables, 4:2:2, 4:4:0, 4:1:1) only the own encoder keeps them.
+ */
+function sharpReproduces(info: JpegInfo): boolean {
+  if (!['4:2:0', '4:4:4', 'grey'].includes(info.chromaSubsampling)) return false;
+  return exactIjgQuality(info.structure.quantTables) !== undefined;
 }
 
 /** libvips prefixes of decoder messages ("VipsJpeg: ...", "VipsForeignLoadPng: ..."), stripped for the report. */
