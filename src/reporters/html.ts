@@ -14,7 +14,7 @@ import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import pLimit from 'p-limit';
 import sharp from 'sharp';
-import type { Orientation } from '../orientation.js';
+import { ORIENTATIONS, type Orientation } from '../orientation.js';
 import { applyOrientation } from '../pixels/sharp-transform.js';
 import { formatCheckSummary, formatSummary, plural } from '../report.js';
 import type { FileResult } from '../report.js';
@@ -39,11 +39,6 @@ export interface HtmlOptions {
 /** The actions that get a row: what changed (or would), failed or needs a fix. */
 const LISTED = new Set(['rotated', 'converted', 'metadata', 'failed', 'needs-fix']);
 
-/**
- * The orientation that undoes each one: rotations by 90 degrees swap (6 and 8), the mirrors
- * and the half turn are their own inverse (EXIF 2.32, tag 0x0112; docs/DESIGN.md section 1).
- */
-const INVERSE: Readonly<Record<Orientation, Orientation>> = { 1: 1, 2: 2, 3: 3, 4: 4, 5: 5, 6: 8, 7: 7, 8: 6 };
 
 /**
  * Escapes text for HTML element content and double- or single-quoted attribute values.
@@ -112,7 +107,7 @@ async function thumbnails(r: FileResult, mode: ReportMode, cwd: string, size: nu
   // In place, the input is now the output (or, converted, it was removed): rebuild its view.
   const replaced = output === input || !(await access(input).then(() => true, () => false));
   if (!replaced) return { stored: await thumbnail(await small(input, size), 1), now };
-  const rebuilt = await thumbnail(written, INVERSE[r.orientation]);
+  const rebuilt = await thumbnail(written, ORIENTATIONS[r.orientation].inverse);
   return { stored: 'uri' in rebuilt ? { ...rebuilt, note: 'rebuilt from the output: the input was replaced in place' } : rebuilt, now };
 }
 
