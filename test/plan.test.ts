@@ -15,12 +15,20 @@ async function twoPageTiff(file: string): Promise<void> {
   await writeFile(file, bytes);
 }
 
+/** An animated WebP whose EXIF says 6: the plan must refuse it (each frame would need new pixels). */
+async function animatedWebp(file: string): Promise<void> {
+  const frame = (background: string) => sharp({ create: { width: 32, height: 16, channels: 3, background } }).png().toBuffer();
+  const bytes = await sharp([await frame('red'), await frame('blue')], { join: { animated: true } }).withMetadata({ orientation: 6 }).webp().toBuffer();
+  await writeFile(file, bytes);
+}
+
 /** Every fixture, good and bad, plus the files the plan must refuse, in one tree. */
 async function everyFixture(): Promise<string> {
   const dir = await tempDir();
   await cp(path.join(FIXTURES, 'orientation'), path.join(dir, 'in', 'orientation'), { recursive: true });
   await cp(path.join(FIXTURES, 'bad'), path.join(dir, 'in', 'bad'), { recursive: true });
   await twoPageTiff(path.join(dir, 'in', 'two-pages.tif'));
+  await animatedWebp(path.join(dir, 'in', 'animated.webp'));
   return dir;
 }
 
