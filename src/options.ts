@@ -234,7 +234,8 @@ export interface Settings extends ResolvedFileOptions {
  *   invalid number, shard or annotation option.
  */
 export function resolveSettings(paths: readonly string[], options: NormalizeOptions, mode: RunMode): Settings {
-  if (paths.length === 0 && !options.files?.length) throw usage('Expected at least one path');
+  // An empty list (--files-from with nothing in it: a pull request that changes no image) is fine.
+  if (paths.length === 0 && options.files === undefined) throw usage('Expected at least one path');
   if (mode !== 'check') {
     if (options.inPlace && options.out !== undefined) throw usage(`Use either ${named('out')} or ${named('inPlace')}, not both`);
     if (!options.inPlace && options.out === undefined) throw usage(`Expected ${named('out')} <dir> or ${named('inPlace')}`);

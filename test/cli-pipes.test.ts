@@ -55,3 +55,21 @@ describe('--report', () => {
     expect(await readdir(dir)).toEqual(['images']);
   });
 });
+
+describe('an empty --files-from list', () => {
+  it('is a run over nothing, exit 0 (a pull request that changes no image passes)', async () => {
+    const dir = await tempDir();
+    const checked = await runCli(['--check', '--files-from', '-'], dir, '');
+    expect(checked.code).toBe(0);
+    expect(checked.stderr).toMatch(/no images found/);
+    const run = await runCli(['--out', 'fixed', '--files-from', '-', '-0'], dir, '');
+    expect(run.code).toBe(0);
+  }, 60_000);
+
+  it('without any path or list is still a usage error', async () => {
+    const dir = await tempDir();
+    const { code, stderr } = await runCli(['--check'], dir);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/Expected at least one path/);
+  }, 60_000);
+});
