@@ -15,7 +15,7 @@
  */
 import path from 'node:path';
 import { ExifFixError } from '../errors.js';
-import { checkDeclaredSize, messageOf, movesGeometry, uprightOf, type ImageContext } from './common.js';
+import { checkDeclaredSize, renamed, messageOf, movesGeometry, uprightOf, type ImageContext } from './common.js';
 import {
   clean,
   decodeCompressedCounts,
@@ -156,13 +156,16 @@ function transformEntry(
 ): { changed: boolean; transformed: boolean; warnings: string[] } {
   const declared = isNumber(entry.width) && isNumber(entry.height) ? { width: entry.width, height: entry.height } : null;
   const warnings = checkDeclaredSize(declared, ctx, 'the image entry\'s width/height');
-  if (ctx.orientation === 1) return { changed: false, transformed: false, warnings };
+  // A converted image's new name (`--to`).
+  const fileName = typeof entry.file_name === 'string' ? renamed(entry.file_name, ctx.rename) : undefined;
+  if (fileName !== undefined) entry.file_name = fileName;
+  if (ctx.orientation === 1) return { changed: fileName !== undefined, transformed: false, warnings };
   const move = movesGeometry(ctx);
   // Compute everything first, so that an invalid annotation leaves the image untouched.
   const updates = move ? anns.map((a, i) => transformAnnotation(a, ctx, `annotation ${JSON.stringify(a.id ?? i)}`)) : [];
   updates.forEach((u, i) => Object.assign(anns[i], u));
   const up = uprightOf(ctx);
-  let changed = updates.some((u) => Object.keys(u).length > 0);
+  let changed = fileName !== undefined || updates.some((u) => Object.keys(u).length > 0);
   if (isNumber(entry.width) && entry.width !== up.width) {
     entry.width = up.width;
     changed = true;

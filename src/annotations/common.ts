@@ -19,6 +19,26 @@ export interface ImageContext {
   readonly height: number;
   /** The grid the labels were drawn on. */
   readonly space: Space;
+  /**
+   * The image's file name before and after a conversion (`--to`: `photo.HEIC` -> `photo.jpg`), so
+   * that label files naming the image (VOC `<filename>`/`<path>`, LabelMe `imagePath`, COCO
+   * `file_name`) follow it. Absent when the image keeps its name.
+   */
+  readonly rename?: { readonly from: string; readonly to: string };
+}
+
+/**
+ * A path or name that ends with the image's old file name, with that name replaced by the new
+ * one; `undefined` when it does not end with it (then it names something else and is kept).
+ *
+ * @param value - a `file_name`, `imagePath`, `<filename>` or `<path>` value.
+ * @param rename - see {@link ImageContext.rename}.
+ */
+export function renamed(value: string, rename: ImageContext['rename']): string | undefined {
+  if (!rename) return undefined;
+  const name = value.trim();
+  if (name !== rename.from && !name.endsWith(`/${rename.from}`) && !name.endsWith(`\\${rename.from}`)) return undefined;
+  return value.slice(0, value.lastIndexOf(rename.from)) + rename.to + value.slice(value.lastIndexOf(rename.from) + rename.from.length);
 }
 
 /** What a per-format transform returns for one label file. */

@@ -170,10 +170,14 @@ export function validateAnnotationOptions(options: AnnotationOptions): void {
 
 /** The image context of a result, or an error message. */
 function contextOf(result: FileResult, space: AnnotationSpace): ImageContext | string {
-  if (result.orientation === 1) return { orientation: 1, width: result.before?.width ?? 0, height: result.before?.height ?? 0, space };
+  // A conversion (`--to`) gives the image a new name, which label files naming it follow.
+  const from = path.basename(result.input);
+  const to = result.output ? path.basename(result.output) : from;
+  const rename = result.action === 'converted' && to !== from ? { from, to } : undefined;
+  if (result.orientation === 1) return { orientation: 1, width: result.before?.width ?? 0, height: result.before?.height ?? 0, space, rename };
   const b = result.before;
   if (!b || !(b.width > 0) || !(b.height > 0)) return 'the image run did not record the stored size';
-  return { orientation: result.orientation, width: b.width, height: b.height, space };
+  return { orientation: result.orientation, width: b.width, height: b.height, space, rename };
 }
 
 /**

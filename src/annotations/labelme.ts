@@ -15,7 +15,7 @@
  */
 import { ExifFixError } from '../errors.js';
 import type { Orientation } from '../orientation.js';
-import { checkDeclaredSize, movesGeometry, uprightOf, type FileOutcome, type ImageContext } from './common.js';
+import { checkDeclaredSize, renamed, movesGeometry, uprightOf, type FileOutcome, type ImageContext } from './common.js';
 import { clean, mapContinuous, mapPixel, transformRowMajorMask } from './geometry.js';
 import { isNumber, isObject, parseJson, stringifyJson } from './json-text.js';
 
@@ -43,10 +43,13 @@ export async function transformLabelme(text: string, ctx: ImageContext, readImag
   const declared = isNumber(doc.imageWidth) && isNumber(doc.imageHeight) ? { width: doc.imageWidth, height: doc.imageHeight } : null;
   warnings.push(...checkDeclaredSize(declared, ctx, 'imageWidth/imageHeight'));
   shapes.forEach((shape, i) => validateShape(shape, i));
-  if (ctx.orientation === 1) return { text, shapes: shapes.length, transformed: false, warnings };
+  const next: Record<string, unknown> = { ...doc };
+  // A converted image's new name (`--to`).
+  const imagePath = typeof doc.imagePath === 'string' ? renamed(doc.imagePath, ctx.rename) : undefined;
+  if (imagePath !== undefined) next.imagePath = imagePath;
+  if (ctx.orientation === 1) return { text: imagePath === undefined ? text : stringifyJson(next, file), shapes: shapes.length, transformed: false, warnings };
 
   const move = movesGeometry(ctx);
-  const next: Record<string, unknown> = { ...doc };
   if (move) next.shapes = await Promise.all(shapes.map((s) => transformShape(s as Record<string, unknown>, ctx)));
   const up = uprightOf(ctx);
   if ('imageWidth' in doc) next.imageWidth = up.width;

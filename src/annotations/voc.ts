@@ -15,7 +15,7 @@
  */
 import { SaxesParser } from 'saxes';
 import { ExifFixError } from '../errors.js';
-import { checkDeclaredSize, formatLike, movesGeometry, parseNumber, uprightOf, type FileOutcome, type ImageContext } from './common.js';
+import { checkDeclaredSize, renamed, formatLike, movesGeometry, parseNumber, uprightOf, type FileOutcome, type ImageContext } from './common.js';
 import { transformVocBox, mapPixel } from './geometry.js';
 
 /** One element of a VOC file, located in the text (UTF-16 code-unit offsets). */
@@ -139,9 +139,15 @@ export function transformVoc(text: string, ctx: ImageContext): FileOutcome {
   let declared: { width: number; height: number } | null = null;
   if (size) declared = { width: readField(text, elements, size, 'width', '<size>').value, height: readField(text, elements, size, 'height', '<size>').value };
   warnings.push(...checkDeclaredSize(declared, ctx, '<size>'));
-  if (ctx.orientation === 1) return { text, shapes, transformed: false, warnings };
-
+  // A converted image's new name (`--to`) in <filename> and <path>.
   const edits: Edit[] = [];
+  for (const el of elements) {
+    if ((el.name !== 'filename' && el.name !== 'path') || el.markup) continue;
+    const name = renamed(text.slice(el.contentStart, el.contentEnd).trim(), ctx.rename);
+    if (name !== undefined) edits.push(edit(text, el, name));
+  }
+  if (ctx.orientation === 1) return { text: applyEdits(text, edits), shapes, transformed: false, warnings };
+
   const move = movesGeometry(ctx);
   if (move) {
     if (elements.some((e) => e.name === 'robndbox')) throw new ExifFixError('holds rotated boxes (<robndbox>), which exif-fix cannot transform', 'corrupt');
