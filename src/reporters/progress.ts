@@ -60,8 +60,10 @@ export class Progress {
     this.multi.log(`${line}\n`);
   }
 
-  /** Removes the bar, leaving the lines printed above it. */
+  /** Removes the bar, leaving the lines printed above it (lines still buffered are written first). */
   stop(): void {
+    // cli-progress writes logged lines at its next redraw; stop() alone would drop the last ones.
+    this.multi.update();
     this.multi.stop();
   }
 }
