@@ -110,8 +110,6 @@ export class Tally {
   private readonly methods = { lossless: 0, reencode: 0 };
   /** The failed results, in order. */
   readonly failures: FileResult[] = [];
-  /** The results `--check` found not upright, in order. */
-  readonly needingFix: FileResult[] = [];
   /** Label counts, once the label step ran. */
   labels?: LabelCounts;
   /** Symbolic links found by walking and not followed (set once the plan is known). */
@@ -134,7 +132,6 @@ export class Tally {
     else if (r.action === 'existing') c.existing++;
     else if (r.action === 'needs-fix') {
       c.needsFix++;
-      this.needingFix.push(r);
       if (r.format === 'heif') this.needsConversion = true;
     } else if (r.action === 'failed') {
       c.failed++;
