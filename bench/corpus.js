@@ -4,6 +4,7 @@
 //            Orientation). Orientation by index i % 8: 6,1,6,3,6,1,6,8 (half 6, a quarter 1,
 //            the rest 3 and 8), so every prefix of 8 files has the same mix. The stored pixels
 //            are the upright picture turned the other way, so each file shows upright.
+//   photos-2mp/  the same at 1600x1200 (2 MP, as phones share or downscale them), 200 files.
 //   small/   small upright JPEGs (orientation 1) spread over 30 directories, for --check.
 // Files are generated once and reused while they exist with the right sizes.
 import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
@@ -192,20 +193,22 @@ function writeWhole(file, bytes) {
  * @param {string} dir
  * @param {number} count
  * @param {(message: string) => void} [log]
+ * @param {{ width?: number, height?: number, seed?: number }} [size] - stored size in pixels
+ *   (default 4032x3024) and the first seed (default 1000).
  * @returns {Promise<string[]>} the file paths, in order.
  */
-export async function ensurePhotos(sharp, dir, count, log = () => {}) {
+export async function ensurePhotos(sharp, dir, count, log = () => {}, size = {}) {
   mkdirSync(dir, { recursive: true });
   const sizesFile = `${dir}.sizes.json`;
   const sizes = existsSync(sizesFile) ? JSON.parse(readFileSync(sizesFile, 'utf8')) : {};
   const files = [];
   for (let i = 0; i < count; i++) {
-    const name = `photo-${String(i).padStart(2, '0')}.jpg`;
+    const name = `photo-${String(i).padStart(count > 100 ? 3 : 2, '0')}.jpg`;
     const file = path.join(dir, name);
     files.push(file);
     if (existsSync(file) && sizes[name] === statSync(file).size) continue;
     const started = performance.now();
-    const jpeg = await phonePhoto(sharp, 1000 + i, photoOrientation(i));
+    const jpeg = await phonePhoto(sharp, (size.seed ?? 1000) + i, photoOrientation(i), size);
     writeWhole(file, jpeg);
     sizes[name] = jpeg.length;
     writeFileSync(sizesFile, `${JSON.stringify(sizes, null, 1)}\n`);

@@ -135,6 +135,42 @@ export function isJpeg(bytes: Uint8Array): boolean {
 }
 
 /**
+ * How many bytes of a JPEG file hold its header: everything up to and including the first SOS
+ * segment, which is all `--check` needs (every orientation place precedes the first scan, T.81
+ * B.2.1). Walks the segment lengths in `bytes`, the file's first bytes, without reading any
+ * segment's content, so that a caller can read a file's head in as few and as small reads as
+ * possible: 2,880 real photos of about 290 kB were checked at 3.5x exiftool -fast2's speed while
+ * the first 256 kB of each was read, most of it scan data (issue 15).
+ *
+ * @param bytes - the first bytes of a file that starts with SOI ({@link isJpeg}).
+ * @returns `complete: true` and `length`, the offset just past the first SOS segment, when
+ *   `bytes` reach it; `complete: true` and `bytes.length` when the markers stop making sense
+ *   (the parser then judges the file from what was read); otherwise `complete: false` and
+ *   `length`, the number of bytes (counted from the file's start) needed to walk one segment
+ *   further.
+ */
+export function jpegHeadLength(bytes: Uint8Array): { complete: boolean; length: number } {
+  let p = 2;
+  for (;;) {
+    if (p + 4 > bytes.length) return { complete: false, length: p + 4 };
+    if (bytes[p] !== 0xff) return { complete: true, length: bytes.length };
+    const marker = bytes[p + 1];
+    if (marker === 0xff) {
+      p += 1; // a fill byte (T.81 B.1.1.2)
+      continue;
+    }
+    if (isStandalone(marker)) {
+      if (marker === 0xd9) return { complete: true, length: p + 2 };
+      p += 2;
+      continue;
+    }
+    const end = p + 2 + ((bytes[p + 2] << 8) | bytes[p + 3]);
+    if (marker === 0xda) return end <= bytes.length ? { complete: true, length: end } : { complete: false, length: end };
+    p = end;
+  }
+}
+
+/**
  * Finds the end of entropy-coded data starting at `from`: the offset of the next marker that is
  * not a stuffed byte (0xFF00), a fill byte or a restart marker (T.81 B.1.1.2, B.1.1.5).
  *
