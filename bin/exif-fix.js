@@ -1,4 +1,16 @@
 #!/usr/bin/env node
-import { run } from '../dist/cli.js';
+// The command: on Linux with glibc, a run that may decode pixels starts itself again with
+// allocator settings that keep image buffers (src/launch.ts); otherwise it runs here.
+import { fileURLToPath } from 'node:url';
+import { followLauncher, relaunch, relaunchEnvironment } from '../dist/launch.js';
 
-process.exitCode = await run(process.argv);
+const args = process.argv.slice(2);
+const env = relaunchEnvironment(args);
+const code = env ? await relaunch(fileURLToPath(import.meta.url), args, env) : undefined;
+if (code === undefined) {
+  followLauncher();
+  const { run } = await import('../dist/cli.js');
+  process.exitCode = await run(process.argv);
+} else {
+  process.exitCode = code;
+}
