@@ -1,5 +1,8 @@
 // Runs one whole command and measures its wall-clock time and peak memory.
 //
+// CPU time: user + system of the command and every child it waited for (GNU time's %U and %S,
+// from the kernel's accounting; null without /usr/bin/time).
+//
 // Peak RSS: the larger of
 //   - GNU time's %M (/usr/bin/time, when present): the peak resident set of the largest single
 //     process of the command (exact: the kernel's high-water mark), and
@@ -62,12 +65,12 @@ function treeRss(root, skipRoot) {
  * @param {string} command
  * @param {string[]} args
  * @param {{ cwd?: string, env?: NodeJS.ProcessEnv, shell?: boolean }} [options]
- * @returns {Promise<{ code: number | null, wallMs: number, peakRssMb: number, stdout: string, stderr: string }>}
+ * @returns {Promise<{ code: number | null, wallMs: number, cpuMs: number | null, peakRssMb: number, stdout: string, stderr: string }>}
  */
 export function measure(command, args, options = {}) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'exif-fix-bench-'));
   const timeFile = path.join(tmp, 'time');
-  const argv = hasGnuTime ? [GNU_TIME, '-f', '%M', '-o', timeFile, command, ...args] : [command, ...args];
+  const argv = hasGnuTime ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, command, ...args] : [command, ...args];
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(argv[0], argv.slice(1), { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,8 +90,11 @@ export function measure(command, args, options = {}) {
       const wallMs = performance.now() - started;
       clearInterval(timer);
       let timeKb = 0;
+      let cpuMs = null;
       try {
-        timeKb = Number(readFileSync(timeFile, 'utf8').trim().split('\n').pop()) || 0;
+        const [kb, user, sys] = readFileSync(timeFile, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+        timeKb = kb || 0;
+        if (Number.isFinite(user) && Number.isFinite(sys)) cpuMs = (user + sys) * 1000;
       } catch {
         // no GNU time output
       }
@@ -96,6 +102,7 @@ export function measure(command, args, options = {}) {
       resolve({
         code,
         wallMs,
+        cpuMs,
         peakRssMb: Math.max(timeKb, sampled) / 1024,
         stdout: Buffer.concat(out).toString('utf8'),
         stderr: Buffer.concat(err).toString('utf8'),
