@@ -18,22 +18,29 @@ const GNU_TIME = '/usr/bin/time';
 /** Whether GNU time is usable (`-f %M -o file`). */
 const hasGnuTime = existsSync(GNU_TIME);
 
-/** The ppid and VmRSS (KB) of every process, from /proc; empty where /proc is missing. */
-function processTable() {
-  const table = new Map();
-  let entries;
+/** The pids in /proc now (empty where /proc is missing). */
+function pids() {
   try {
-    entries = readdirSync('/proc');
+    return readdirSync('/proc').filter((name) => name.charCodeAt(0) >= 48 && name.charCodeAt(0) <= 57).map(Number);
   } catch {
-    return table;
+    return [];
   }
-  for (const name of entries) {
-    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+}
+
+/**
+ * The ppid and VmRSS (KB) of every process but those in `skip` (processes that were running
+ * before the command started, so cannot descend from it): reading every process's status on
+ * every sample cost the 2-core machine a few percent of a core.
+ */
+function processTable(skip) {
+  const table = new Map();
+  for (const pid of pids()) {
+    if (skip.has(pid)) continue;
     try {
-      const status = readFileSync(`/proc/${name}/status`, 'latin1');
+      const status = readFileSync(`/proc/${pid}/status`, 'latin1');
       const ppid = /\nPPid:\s+(\d+)/.exec(status);
       const rss = /\nVmRSS:\s+(\d+)/.exec(status);
-      table.set(Number(name), { ppid: ppid ? Number(ppid[1]) : 0, rss: rss ? Number(rss[1]) : 0 });
+      table.set(pid, { ppid: ppid ? Number(ppid[1]) : 0, rss: rss ? Number(rss[1]) : 0 });
     } catch {
       // the process ended while we looked
     }
@@ -42,8 +49,8 @@ function processTable() {
 }
 
 /** Sum of VmRSS (KB) over the descendants of `root`, and `root` itself unless `skipRoot`. */
-function treeRss(root, skipRoot) {
-  const table = processTable();
+function treeRss(root, skipRoot, before) {
+  const table = processTable(before);
   const children = new Map();
   for (const [pid, p] of table) {
     if (!children.has(p.ppid)) children.set(p.ppid, []);
@@ -71,6 +78,7 @@ export function measure(command, args, options = {}) {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'exif-fix-bench-'));
   const timeFile = path.join(tmp, 'time');
   const argv = hasGnuTime ? [GNU_TIME, '-f', '%M %U %S', '-o', timeFile, command, ...args] : [command, ...args];
+  const before = new Set(pids());
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(argv[0], argv.slice(1), { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -80,7 +88,7 @@ export function measure(command, args, options = {}) {
     child.stderr.on('data', (d) => err.push(d));
     let sampled = 0;
     const timer = setInterval(() => {
-      sampled = Math.max(sampled, treeRss(child.pid, hasGnuTime)); // GNU time itself is not counted
+      sampled = Math.max(sampled, treeRss(child.pid, hasGnuTime, before)); // GNU time itself is not counted
     }, 50);
     child.on('error', (error) => {
       clearInterval(timer);

@@ -20,6 +20,7 @@
  * `MALLOC_ARENA_MAX`, are kept and passed on.
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 /** The allocator settings the child starts with: 256 MiB each (bytes, as decimal strings). */
 export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
@@ -29,6 +30,20 @@ export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
 
 /** Set in the child's environment: the process was started by the launcher. */
 export const RELAUNCHED = 'EXIF_FIX_RELAUNCHED';
+
+/**
+ * The version to print when the arguments are only `--version` or `-V`, answered before the
+ * option parser loads (commander took about 30 ms of the 140 ms `--version` took); any other
+ * arguments go to the CLI, which prints the same version for `--version` among other flags.
+ *
+ * @param args - the arguments after the script.
+ * @returns the package's version followed by a newline, or `undefined`.
+ */
+export function versionOnly(args: readonly string[]): string | undefined {
+  if (args.length !== 1 || (args[0] !== '--version' && args[0] !== '-V')) return undefined;
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `${pkg.version}\n`;
+}
 
 /** Arguments after which no pixel is decoded (commander's spellings of the flags, and `help`). */
 const NO_PIXELS = new Set(['--check', '--help', '-h', '--version', '-V', 'help']);

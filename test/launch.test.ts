@@ -5,7 +5,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ALLOCATOR_ENV, RELAUNCHED, relaunchEnvironment } from '../src/launch.js';
+import { ALLOCATOR_ENV, RELAUNCHED, relaunchEnvironment, versionOnly } from '../src/launch.js';
 import { FIXTURES, ROOT, tempDir } from './helpers.js';
 
 const BIN = path.join(ROOT, 'bin', 'exif-fix.js');
@@ -36,6 +36,17 @@ describe('relaunchEnvironment', () => {
     ['another allocator preloaded', { LD_PRELOAD: 'libjemalloc.so.2' }, 'linux', true],
   ] as const)('runs in this process for %s', (_, env, platform, isGlibc) => {
     expect(relaunchEnvironment(['photos'], env, platform, () => isGlibc)).toBeUndefined();
+  });
+});
+
+describe('versionOnly', () => {
+  it('answers --version and -V alone with the package version, and leaves anything else to the CLI', () => {
+    const { version } = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { version: string };
+    expect(versionOnly(['--version'])).toBe(`${version}\n`);
+    expect(versionOnly(['-V'])).toBe(`${version}\n`);
+    expect(versionOnly(['--version', 'photos'])).toBeUndefined();
+    expect(versionOnly([])).toBeUndefined();
+    expect(versionOnly(['--verbose'])).toBeUndefined();
   });
 });
 
