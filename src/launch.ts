@@ -63,6 +63,8 @@ const SAME_SIGNAL_MS = 1000;
  * @param glibc - whether the C library is glibc; default: Node's own report
  *   (`process.report.getReport().header.glibcVersionRuntime`, about 6 ms), asked only when the
  *   rest says yes.
+ * @param execArgv - Node's own options (default `process.execArgv`): under `--inspect` or
+ *   `--inspect-brk` the run stays in the process being debugged.
  * @returns the child's environment, or `undefined` to run in this process.
  */
 export function relaunchEnvironment(
@@ -70,8 +72,10 @@ export function relaunchEnvironment(
   env: NodeJS.ProcessEnv = process.env,
   platform: NodeJS.Platform = process.platform,
   glibc: () => boolean = runsOnGlibc,
+  execArgv: readonly string[] = process.execArgv,
 ): NodeJS.ProcessEnv | undefined {
   if (platform !== 'linux' || env[RELAUNCHED] !== undefined) return undefined;
+  if (execArgv.some((a) => a.startsWith('--inspect'))) return undefined;
   if (env.LD_PRELOAD || env.GLIBC_TUNABLES?.includes('glibc.malloc.') || Object.keys(ALLOCATOR_ENV).some((k) => env[k] !== undefined)) return undefined;
   const end = args.indexOf('--');
   if ((end < 0 ? args : args.slice(0, end)).some((a) => NO_PIXELS.has(a))) return undefined;

@@ -22,6 +22,11 @@ describe('relaunchEnvironment', () => {
     expect(relaunchEnvironment(['photos', flag], {}, 'linux', glibc)).toBeUndefined();
   });
 
+  it('runs under --inspect in the process being debugged', () => {
+    expect(relaunchEnvironment(['photos'], {}, 'linux', glibc, ['--inspect-brk'])).toBeUndefined();
+    expect(relaunchEnvironment(['photos'], {}, 'linux', glibc, ['--max-old-space-size=4096'])).toBeDefined();
+  });
+
   it('relaunches for a file named like a flag after --', () => {
     expect(relaunchEnvironment(['--out', 'o', '--', '--check'], {}, 'linux', glibc)).toBeDefined();
   });
