@@ -97,6 +97,9 @@ async function startRun(detached = false) {
     child = children(launcher.pid!)[0];
   }
   while (!existsSync(out) || (await readdir(out)).filter((n) => n.endsWith('.jpg')).length === 0) await settle();
+  // Read again now that the child has written: right after fork, before it execs Node, a child's
+  // /proc environ is still its parent's.
+  child = children(launcher.pid!).find((c) => c.pid === child!.pid) ?? child;
   return { launcher, child, exited, stderr: () => stderr };
 }
 
