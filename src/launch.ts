@@ -137,10 +137,18 @@ function signalNumber(signal: NodeJS.Signals): number {
  * In a relaunched child: takes SIGINT and SIGTERM from the launcher's channel and from the
  * system alike, delivering each event once to the listeners the CLI installs (`process.on`), or
  * ending the process by it when none is left; and kills this process when the launcher is gone.
- * Does nothing in a process the launcher did not start.
+ * Does nothing in a process the launcher did not start; kills this process at once when the
+ * launcher is already gone.
  */
 export function followLauncher(): void {
-  if (process.env[RELAUNCHED] === undefined || !process.channel) return;
+  // `process.send` exists only in a process started with an IPC channel, even once it is closed.
+  if (process.env[RELAUNCHED] === undefined || typeof process.send !== 'function') return;
+  // A launcher killed while this process was starting closed the channel before anyone listened:
+  // the 'disconnect' event is gone, so look.
+  if (!process.connected || !process.channel) {
+    process.kill(process.pid, 'SIGKILL');
+    return;
+  }
   const last = new Map<NodeJS.Signals, number>();
   const deliver = (signal: NodeJS.Signals) => {
     const now = Date.now();

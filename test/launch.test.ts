@@ -105,7 +105,33 @@ async function startRun(detached = false) {
 
 const relaunches = relaunchEnvironment(['photos']) !== undefined;
 
+/** Whether the process `pid` has ended (gone, or a zombie waiting to be reaped). */
+function ended(pid: number): boolean {
+  try {
+    return /\nState:\s+Z/.test(readFileSync(`/proc/${pid}/status`, 'latin1'));
+  } catch {
+    return true;
+  }
+}
+
 describe.runIf(relaunches)('the launcher and its child', () => {
+  it('takes the child down when the launcher is killed with SIGKILL while the child is still starting', async () => {
+    const { input, out } = await workload();
+    const launcher = spawn(process.execPath, [BIN, input, '--out', out, '--concurrency', '1', '--quiet'], { stdio: 'ignore' });
+    const exited = new Promise((resolve) => launcher.on('close', resolve));
+    let child: { pid: number } | undefined;
+    while (!child) {
+      await new Promise((r) => setImmediate(r));
+      child = children(launcher.pid!)[0];
+    }
+    launcher.kill('SIGKILL');
+    await exited;
+    // The test's own timeout bounds the wait; a child that ran on as an orphan would write all 72.
+    while (!ended(child.pid)) await settle();
+    const written = existsSync(out) ? (await readdir(out)).filter((n) => n.endsWith('.jpg')).length : 0;
+    expect(written).toBeLessThan(72);
+  });
+
   it('runs the work in a child started with the allocator settings', async () => {
     const run = await startRun();
     expect(run.child.env).toContain('MALLOC_MMAP_THRESHOLD_=268435456');
@@ -136,14 +162,7 @@ describe.runIf(relaunches)('the launcher and its child', () => {
     run.launcher.kill('SIGKILL');
     expect(await run.exited).toEqual({ code: null, signal: 'SIGKILL' });
     // The child notices the lost channel and kills itself; the test's own timeout bounds the wait.
-    const state = () => {
-      try {
-        return /\nState:\s+Z/.test(readFileSync(`/proc/${run.child.pid}/status`, 'latin1')) ? 'ended' : 'running';
-      } catch {
-        return 'ended';
-      }
-    };
-    while (state() === 'running') await settle();
-    expect(state()).toBe('ended');
+    while (!ended(run.child.pid)) await settle();
+    expect(ended(run.child.pid)).toBe(true);
   });
 });
