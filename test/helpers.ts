@@ -1,6 +1,7 @@
 // Shared test helpers: temporary directories, CLI runs, pixel comparison. Tests use real files
 // and the real sharp; nothing here stands in for the code under test.
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -153,4 +154,29 @@ export async function expectDamagedFilesHandled<I extends ContainerInfo>(
     ),
     { numRuns: 500, seed: 42 },
   );
+}
+
+/**
+ * The pids and environments of the processes whose parent is `pid`, from Linux's /proc (empty
+ * elsewhere): the child a launcher started (src/launch.ts).
+ */
+export function childProcesses(pid: number): Array<{ pid: number; env: string[] }> {
+  const found = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  for (const name of names) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const status = readFileSync(`/proc/${name}/status`, 'latin1');
+      if (Number(/\nPPid:\s+(\d+)/.exec(status)?.[1]) !== pid) continue;
+      found.push({ pid: Number(name), env: readFileSync(`/proc/${name}/environ`, 'latin1').split('\0') });
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return found;
 }

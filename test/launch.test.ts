@@ -1,12 +1,12 @@
 // The launcher (src/launch.ts, bin/exif-fix.js): on Linux with glibc a run that may decode pixels
 // starts again with allocator settings, and the launcher and its child behave as one process.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { cp, mkdir, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ALLOCATOR_ENV, RELAUNCHED, relaunchEnvironment, versionOnly } from '../src/launch.js';
-import { FIXTURES, ROOT, tempDir } from './helpers.js';
+import { childProcesses, FIXTURES, ROOT, tempDir } from './helpers.js';
 
 const BIN = path.join(ROOT, 'bin', 'exif-fix.js');
 const glibc = () => true;
@@ -55,21 +55,7 @@ describe('versionOnly', () => {
   });
 });
 
-/** The pids and environments of the processes whose parent is `pid` (Linux /proc). */
-function children(pid: number): Array<{ pid: number; env: string[] }> {
-  const found = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const status = readFileSync(`/proc/${name}/status`, 'latin1');
-      if (Number(/\nPPid:\s+(\d+)/.exec(status)?.[1]) !== pid) continue;
-      found.push({ pid: Number(name), env: readFileSync(`/proc/${name}/environ`, 'latin1').split('\0') });
-    } catch {
-      // the process ended while we looked
-    }
-  }
-  return found;
-}
+const children = childProcesses;
 
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
