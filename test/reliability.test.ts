@@ -97,7 +97,7 @@ describe('crash safety of --in-place', () => {
       const { child, exited } = startCli([t.dir, '--in-place', '--concurrency', '2'], t.dir);
       // Where the command runs in a child process (src/launch.ts), the random moment counts from
       // that child's start, as it counts from the command's start where it runs in one.
-      if (relaunches) while (childProcesses(child.pid!).length === 0) await new Promise((r) => setImmediate(r));
+      if (relaunches) while (childProcesses(child.pid!).length === 0 && child.exitCode === null) await new Promise((r) => setImmediate(r));
       await new Promise((r) => setTimeout(r, 40 + random() * 400));
       child.kill('SIGKILL');
       const end = await exited;
