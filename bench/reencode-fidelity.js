@@ -21,6 +21,7 @@ import { jpeg } from '../dist/containers/jpeg.js';
 import { decideOrientation } from '../dist/orientation.js';
 import { reencode } from '../dist/pixels/reencode.js';
 import { applyOrientation } from '../dist/pixels/sharp-transform.js';
+import { texture } from '../scripts/golden/jpeg-lossless.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const argv = process.argv.slice(2);
@@ -31,30 +32,12 @@ const option = (name) => {
 const forced = option('--orientation');
 const encodeOnly = option('--encode-only');
 
-/** Photo-like pixels: gradients, edges and seeded noise (as the lossless tests use). */
-function texture(width, height, channels, seed = 7) {
-  const out = Buffer.alloc(width * height * channels);
-  let s = seed;
-  const rnd = () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s / 0x100000000; };
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const edge = (x > width / 3 && y < (2 * height) / 3 ? 70 : 0) + ((x + 2 * y) % 23 < 3 ? 40 : 0);
-      for (let c = 0; c < channels; c++) {
-        const grad = c % 3 === 0 ? (x * 200) / width : c % 3 === 1 ? (y * 200) / height : ((x + y) * 100) / (width + height);
-        const v = 20 + grad + edge * (c === 1 ? -0.5 : 1) + 25 * Math.sin((x + c * 7) / 5) * Math.cos(y / 7) + rnd() * 24;
-        out[(y * width + x) * channels + c] = Math.max(0, Math.min(255, Math.round(v)));
-      }
-    }
-  }
-  return out;
-}
-
 function makeTestSet() {
   const dir = path.join(here, '..', '.bench', 'fidelity');
   mkdirSync(dir, { recursive: true });
   const [w, h] = [1021, 763];
-  const rgb = texture(w, h, 3);
-  const grey = texture(w, h, 1);
+  const rgb = texture(w, h, 3, 7);
+  const grey = texture(w, h, 1, 7);
   writeFileSync(path.join(dir, 'src.ppm'), Buffer.concat([Buffer.from(`P6\n${w} ${h}\n255\n`), rgb]));
   writeFileSync(path.join(dir, 'src.pgm'), Buffer.concat([Buffer.from(`P5\n${w} ${h}\n255\n`), grey]));
   const files = [];
