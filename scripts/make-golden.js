@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { metadataFor, sharpRaw, storedPixels, uprightPixels, withJpegSegments, jpegSegment } from './fixtures/common.js';
+import { losslessPathJpeg } from './fixtures/common.js';
 import {
   ALIGNED, GOLDEN, H, JPEGTRAN_ARGS, JPEGTRAN_KERNEL, SINGLES, UNALIGNED, UNALIGNED_SIZES, W,
   caseDir, makeSample, sampleCommand, sharpJpeg,
@@ -73,16 +73,10 @@ await put(path.join(GOLDEN, 'jpeg-lossless', 'singles', 'arithmetic.jpg'), execF
 // The end-to-end lossless path (test/lossless-path.test.ts): a 64x48 4:2:0 JPEG stored in each
 // orientation with EXIF (and thumbnail) and XMP, and `jpegtran -perfect` of it.
 for (let o = 2; o <= 8; o++) {
-  const px = storedPixels(uprightPixels({ width: 64, height: 48 }), o);
-  const encoded = await sharpRaw(px).jpeg({ quality: 88, chromaSubsampling: '4:2:0' }).toBuffer();
-  const { exif, xmp } = await metadataFor(o, px.width, px.height);
-  const jpeg = withJpegSegments(encoded, [
-    jpegSegment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exif])),
-    jpegSegment(0xe1, Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(xmp, 'utf8')])),
-  ]);
+  const jpeg = await losslessPathJpeg(o);
   const dir = path.join(GOLDEN, 'lossless-path');
   await put(path.join(dir, `in_${o}.jpg`), jpeg,
-    `sharp(storedPixels(uprightPixels({ width: 64, height: 48 }), ${o})).jpeg({ quality: 88, chromaSubsampling: '4:2:0' }) + EXIF and XMP of metadataFor(${o}) (scripts/fixtures/common.js)`);
+    `losslessPathJpeg(${o}) (scripts/fixtures/common.js): sharp(storedPixels(uprightPixels({ width: 64, height: 48 }), ${o})).jpeg({ quality: 88, chromaSubsampling: '4:2:0' }) + EXIF and XMP of metadataFor(${o})`);
   const args = ['-perfect', ...JPEGTRAN_ARGS[o]];
   execFileSync('jpegtran', [...args, '-outfile', path.join(scratch, 'ref.jpg'), path.join(dir, `in_${o}.jpg`)]);
   await put(path.join(dir, `jpegtran_${o}.jpg`), await readFile(path.join(scratch, 'ref.jpg')),

@@ -9,26 +9,16 @@ import exifr from 'exifr';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { normalizeFile } from '../src/index.js';
-import { metadataFor, sharpRaw, storedPixels, uprightPixels, withJpegSegments, jpegSegment } from '../scripts/fixtures/common.js';
+import { losslessPathJpeg, sharpRaw, storedPixels, uprightPixels } from '../scripts/fixtures/common.js';
 import { FIXTURES, meanAbsDiff, pixels, tempDir } from './helpers.js';
 
 const GOLDEN = path.join(FIXTURES, 'golden', 'lossless-path');
 
 
-/** A 64x48 (upright) 4:2:0 JPEG stored for orientation `o`, with EXIF (thumbnail) and XMP. */
-async function alignedJpeg(o: number): Promise<Buffer> {
-  const px = storedPixels(uprightPixels({ width: 64, height: 48 }), o);
-  const encoded = await sharpRaw(px).jpeg({ quality: 88, chromaSubsampling: '4:2:0' }).toBuffer();
-  const { exif, xmp } = await metadataFor(o, px.width, px.height);
-  return withJpegSegments(encoded, [
-    jpegSegment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exif])),
-    jpegSegment(0xe1, Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(xmp, 'utf8')])),
-  ]);
-}
 
 describe('lossless JPEG path', () => {
   it.each([2, 3, 4, 5, 6, 7, 8])('orientation %i of an iMCU-aligned JPEG matches jpegtran -perfect exactly', async (o) => {
-    // The input is alignedJpeg(o) as made once with the golden reference beside it.
+    // The input is losslessPathJpeg(o) as made once with the golden reference beside it.
     const dir = await tempDir();
     const input = path.join(dir, `in_${o}.jpg`);
     await copyFile(path.join(GOLDEN, `in_${o}.jpg`), input);
@@ -71,7 +61,7 @@ describe('lossless JPEG path', () => {
   it('always re-encodes with --lossless never', async () => {
     const dir = await tempDir();
     const input = path.join(dir, 'aligned.jpg');
-    await writeFile(input, await alignedJpeg(6));
+    await writeFile(input, await losslessPathJpeg(6));
     const never = await normalizeFile(input, path.join(dir, 'never.jpg'), { lossless: 'never' });
     expect(never.method).toBe('reencode');
     expect(never.methodReason).toMatch(/--lossless never/);

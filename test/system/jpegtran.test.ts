@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { normalizeFile } from '../../src/index.js';
 import { readCoefficients, transformJpegLossless, type Orientation } from '../../src/pixels/jpeg-lossless/index.js';
-import { metadataFor, sharpRaw, storedPixels, uprightPixels, withJpegSegments, jpegSegment } from '../../scripts/fixtures/common.js';
+import { losslessPathJpeg } from '../../scripts/fixtures/common.js';
 import {
   ALIGNED, GOLDEN, H, JPEGTRAN_ARGS, JPEGTRAN_KERNEL, UNALIGNED, UNALIGNED_SIZES, W, makeSample, perfect, sharpJpeg,
 } from '../../scripts/golden/jpeg-lossless.js';
@@ -102,21 +102,11 @@ describe('the golden files', () => {
 });
 
 describe('the lossless path end to end against the live jpegtran', () => {
-  /** A 64x48 (upright) 4:2:0 JPEG stored for orientation `o`, with EXIF (thumbnail) and XMP, made now. */
-  async function alignedJpeg(o: number): Promise<Buffer> {
-    const px = storedPixels(uprightPixels({ width: 64, height: 48 }), o);
-    const encoded = await sharpRaw(px).jpeg({ quality: 88, chromaSubsampling: '4:2:0' }).toBuffer();
-    const { exif, xmp } = await metadataFor(o, px.width, px.height);
-    return withJpegSegments(encoded, [
-      jpegSegment(0xe1, Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), exif])),
-      jpegSegment(0xe1, Buffer.concat([Buffer.from('http://ns.adobe.com/xap/1.0/\0', 'latin1'), Buffer.from(xmp, 'utf8')])),
-    ]);
-  }
 
   it.each([2, 3, 4, 5, 6, 7, 8] as const)('orientation %i of an iMCU-aligned JPEG decodes to exactly what jpegtran -perfect makes now', async (o) => {
     const dir = await tempDir();
     const input = path.join(dir, `in_${o}.jpg`);
-    await writeFile(input, await alignedJpeg(o));
+    await writeFile(input, await losslessPathJpeg(o));
     const output = path.join(dir, `out_${o}.jpg`);
     const result = await normalizeFile(input, output);
     expect(result.method).toBe('lossless');
